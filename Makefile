@@ -1,0 +1,72 @@
+# p4nic — top-level targets. `make help` lists them.
+#
+# TARGET=pybm (default) runs the embedded pybm-switch; TARGET=bmv2 runs
+# simple_switch_grpc from PATH. P4C picks the compiler: p4c-bm2-ss when it is
+# on PATH, pybm-p4c otherwise; set P4C=pybm-p4c or P4C=p4c-bm2-ss to force.
+
+SHELL       := /bin/bash
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.setup-stamp
+TARGET      ?= pybm
+P4C         ?= $(if $(shell command -v p4c-bm2-ss 2>/dev/null),p4c-bm2-ss,pybm-p4c)
+OUT         ?= out
+CONFORMANCE ?= ../shared/conformance
+
+P4_PROGRAMS := $(wildcard p4src/*.p4)
+P4_JSON     := $(patsubst p4src/%.p4,$(OUT)/%.json,$(P4_PROGRAMS))
+P4_SOURCES  := $(wildcard p4src/include/*.p4)
+
+# The compiler command: pybm-p4c lives in the venv; p4c-bm2-ss on PATH.
+P4C_CMD = $(if $(filter pybm-p4c,$(P4C)),$(VENV)/bin/pybm-p4c,$(P4C))
+
+.PHONY: help setup build run test unit conformance ptf bench lint clean distclean
+
+help:
+	@echo "make setup        venv in $(VENV)/ with pybm + p4nic, system packages (as root)"
+	@echo "make build        compile p4src/*.p4 with $(P4C) into $(OUT)/"
+	@echo "make run          start the NIC on $(TARGET) with veth ports in a netns"
+	@echo "make test         lint + unit tests + conformance + PTF (what CI runs)"
+	@echo "make conformance  run pybm-stf on $(CONFORMANCE)"
+	@echo "make ptf          PTF packet tests on TARGET=$(TARGET) (pybm|bmv2)"
+	@echo "make bench        print pybm-switch and pybm-p4c figures"
+	@echo "make clean        remove $(OUT)/ and caches"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+	@touch $@
+
+build: $(STAMP) $(P4_JSON)
+
+$(OUT)/%.json: p4src/%.p4 $(P4_SOURCES) $(STAMP)
+	@mkdir -p $(OUT)
+	$(P4C_CMD) --arch v1model -I p4src -o $@ --p4runtime-files $(OUT)/$*.p4info.txtpb $<
+
+run: build
+	$(PY) topo/run_nic.py --target $(TARGET) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pybm controlplane ptf-tests topo tests bench
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests
+
+conformance: $(STAMP)
+	$(PY) -m pybm.stf.conformance $(CONFORMANCE)
+
+ptf: build
+	$(PY) ptf-tests/run.py --target $(TARGET) --p4c $(P4C) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb
+
+test: lint unit conformance ptf
+
+bench: $(STAMP) build
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
