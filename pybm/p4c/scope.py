@@ -1,0 +1,60 @@
+"""Lexical scopes for name resolution (values and types are separate namespaces)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import CompileError, SourceLoc
+
+
+class Scope:
+    def __init__(self, parent: Scope | None = None, kind: str = "block") -> None:
+        self.parent = parent
+        self.kind = kind  # 'global', 'control', 'parser', 'action', 'function', 'block', ...
+        self.values: dict[str, Any] = {}
+        self.types: dict[str, Any] = {}
+
+    def declare_value(self, name: str, decl: Any, loc: SourceLoc | None, overload: bool = False) -> None:
+        if name in self.values and not overload:
+            raise CompileError(loc, f"'{name}' is already declared in this scope")
+        if overload:
+            self.values.setdefault(name, [])
+            if not isinstance(self.values[name], list):
+                raise CompileError(loc, f"'{name}' is already declared in this scope")
+            self.values[name].append(decl)
+        else:
+            self.values[name] = decl
+
+    def declare_type(self, name: str, t: Any, loc: SourceLoc | None) -> None:
+        if name in self.types:
+            raise CompileError(loc, f"type '{name}' is already declared")
+        self.types[name] = t
+
+    def lookup_value(self, name: str) -> Any:
+        s: Scope | None = self
+        while s is not None:
+            if name in s.values:
+                return s.values[name]
+            s = s.parent
+        return None
+
+    def lookup_type(self, name: str) -> Any:
+        s: Scope | None = self
+        while s is not None:
+            if name in s.types:
+                return s.types[name]
+            s = s.parent
+        return None
+
+    def root(self) -> Scope:
+        s = self
+        while s.parent is not None:
+            s = s.parent
+        return s
+
+    def enclosing(self, *kinds: str) -> Scope | None:
+        s: Scope | None = self
+        while s is not None:
+            if s.kind in kinds:
+                return s
+            s = s.parent
+        return None
