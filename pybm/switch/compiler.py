@@ -109,6 +109,10 @@ def _log_error(P: Any, msg: str) -> None:  # noqa: N803 - generated-code calling
     LOG_HOOK[0](P, "error", msg)
 
 
+def _trace(P: Any, msg: str) -> None:  # noqa: N803
+    LOG_HOOK[0](P, "debug", msg)
+
+
 def _log_msg(P: Any, fmt: str, args: tuple) -> None:  # noqa: N803
     msg = fmt
     for a in args:
@@ -176,7 +180,7 @@ RUNTIME_HELPERS = {
     "ParserException": ParserException, "PacketDrop": PacketDrop, "_stack_at": _stack_at,
     "_stack_last": _stack_last, "_shl": _shl, "_div": _div, "_two_comp": _two_comp,
     "_sat_cast": _sat_cast, "_usat_cast": _usat_cast, "_lookahead": _lookahead,
-    "_randint": _randint, "_log_error": _log_error, "_log_msg": _log_msg,
+    "_randint": _randint, "_log_error": _log_error, "_log_msg": _log_msg, "_trace": _trace,
     "_pack_varbit": pack_varbit, "_now": now_us,
 }
 
@@ -462,6 +466,20 @@ class ProgramCompiler:
                 raise ConfigError(f"BMv2 JSON: table '{t['name']}': unknown direct meter")
         out = Emitter()
         out.emit(0, f"def tbl_{t['id']}(F, P):  # {t['name']}")
+        de = t.get("default_entry") or {}
+        if (not keys and de.get("action_const") and de.get("action_entry_const")
+                and not table.with_counters and meter is None and not t.get("entries")):
+            # p4c's synthesized tables for plain action calls: nothing can ever
+            # change what they do, so call the action directly.
+            data = tuple(parse_hexstr(x) for x in de.get("action_data", []))
+            a = self.prog.actions.get(de["action_id"])
+            nxt = t.get("next_tables", {}).get(a["name"] if a else "", t.get("base_default_next"))
+            if self.trace:
+                out.emit(1, f"_trace(P, 'Table {t['name']}: miss (const default)')")
+            out.emit(1, f"act_{de['action_id']}(F, P, {data!r})")
+            out.emit(1, f"return {ref(nxt)}")
+            self.src.append("\n".join(out.lines))
+            return
         out.emit(1, f"_e = {lookup}({key_tuple})")
         out.emit(1, "if _e is None:")
         out.emit(2, f"_e = {tname}.default")
