@@ -55,9 +55,11 @@ class TypeChecker(ExprChecker):
         self._tv_owner = 0
 
     # ------------------------------------------------------------------ driver
-    def run(self) -> None:
+    def run(self, require_main: bool = True) -> None:
         for d in self.program.decls:
             self.declare_global(d)
+        if not require_main:
+            return
         main = self.globals.lookup_value("main")
         if not isinstance(main, ast.Instantiation):
             raise CompileError(self.program.decls[-1].loc if self.program.decls else None,
@@ -690,9 +692,9 @@ def annotation_string(annots: list[ast.Annotation], name: str) -> str | None:
     return None
 
 
-def typecheck(program: ast.Program) -> TypeChecker:
+def typecheck(program: ast.Program, require_main: bool = True) -> TypeChecker:
     tc = TypeChecker(program)
-    tc.run()
+    tc.run(require_main)
     return tc
 
 

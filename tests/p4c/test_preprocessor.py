@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+
+from pybm.p4c.errors import CompileError
+from pybm.p4c.preprocessor import Preprocessor
+
+
+def lines(src) -> list[str]:
+    return [ln for ln in src.text.split("\n")]
+
+
+def test_object_and_function_macros():
+    src = Preprocessor().run_text("#define W 8\n#define ADD(a, b) ((a) + (b))\nbit<W> x = ADD(1, W);\n")
+    assert "bit<8> x = ((1) + (8));" in src.text
+
+
+def test_if_elif_else_and_defined():
+    text = ("#define A 2\n#if defined(A) && A > 1\nyes\n#elif A == 1\nno1\n#else\nno2\n#endif\n"
+            "#ifdef B\nnob\n#endif\n#ifndef B\nnotb\n#endif\n")
+    out = Preprocessor().run_text(text).text
+    assert "yes" in out and "no1" not in out and "no2" not in out
+    assert "nob" not in out and "notb" in out
+
+
+def test_nested_conditionals_skip_inner_branches():
+    text = "#if 0\n#if 1\ninner\n#else\ninner2\n#endif\n#else\nouter\n#endif\n"
+    out = Preprocessor().run_text(text).text
+    assert "inner" not in out and "outer" in out
+
+
+def test_line_map_points_at_original_lines(tmp_path: Path):
+    inc = tmp_path / "inc.p4"
+    inc.write_text("// header\nconst bit<8> X = 1;\n")
+    main = tmp_path / "main.p4"
+    main.write_text('/* a\n   comment */\n#include "inc.p4"\nconst bit<8> Y = 2;\n')
+    src = Preprocessor().run_file(str(main))
+    out = lines(src)
+    ix = next(i for i, ln in enumerate(out) if "X = 1" in ln)
+    iy = next(i for i, ln in enumerate(out) if "Y = 2" in ln)
+    assert src.line_map[ix] == (str(inc), 2)
+    assert src.line_map[iy] == (str(main), 4)
+
+
+def test_angle_include_uses_builtin_and_search_path(tmp_path: Path):
+    (tmp_path / "mine.p4").write_text("const bit<8> MINE = 3;\n")
+    main = tmp_path / "main.p4"
+    main.write_text("#include <core.p4>\n#include <mine.p4>\n")
+    src = Preprocessor(include_dirs=[str(tmp_path)]).run_file(str(main))
+    assert "packet_in" in src.text and "MINE = 3" in src.text
+
+
+def test_command_line_defines():
+    out = Preprocessor(defines={"N": "4"}).run_text("#if N == 4\nfour\n#endif\n").text
+    assert "four" in out
+
+
+def test_errors_are_located():
+    with pytest.raises(CompileError) as e:
+        Preprocessor().run_text('\n#include "nope.p4"\n', "x.p4")
+    assert (e.value.loc.file, e.value.loc.line) == ("x.p4", 2)
+    with pytest.raises(CompileError) as e:
+        Preprocessor().run_text("#if 1\n", "y.p4")
+    assert "unterminated" in e.value.message
+    with pytest.raises(CompileError) as e:
+        Preprocessor().run_text("\n\n#error stop here\n", "z.p4")
+    assert e.value.loc.line == 3 and "stop here" in e.value.message
+
+
+def test_macros_not_expanded_in_strings_and_comments():
+    out = Preprocessor().run_text('#define X 1\n@name("X") // X\nX\n').text
+    assert '@name("X")' in out
+    assert out.split("\n")[2].strip() == "1"
