@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pybm.switch.codegen_expr import BOOL, HDR, INT, STACK, UNION, USTACK, Expr, ExprCompiler, mask
+from pybm.switch.codegen_expr import BOOL, HDR, INT, STACK, USTACK, Expr, ExprCompiler, mask
 from pybm.switch.errors import ConfigError
 from pybm.switch.program import HeaderInstance, Program
 

@@ -458,7 +458,7 @@ class ProgramCompiler:
         self.cp.tables[table.name] = table
         tname = self.ns.add(f"T_{t['name']}", table)
         key_tuple = "(" + "".join(c + ", " for c in key_codes) + ")"
-        lookup = f"{tname}.exact.get" if table.lookup == table.exact.get else f"{tname}.lookup"
+        lookup = f"{tname}.exact.get" if table.is_exact else f"{tname}.lookup"
         meter = None
         if t.get("direct_meters"):
             meter = self.cp.meters.get(t["direct_meters"])
@@ -516,7 +516,8 @@ class ProgramCompiler:
             table = self.cp.tables[t["name"]]
             for a in table.actions.values():
                 a.fn = g[f"act_{a.id}"]
-            resolve = (lambda n: None if n == "None" else g[n])
+            def resolve(n: str) -> Any:
+                return None if n == "None" else g[n]
             if "__HIT__" in next_tables or "__MISS__" in next_tables:
                 table.hit_miss_mode = True
                 table.next_hit = resolve(next_tables.get("__HIT__", base_next))
@@ -548,7 +549,7 @@ class ProgramCompiler:
 
     def _const_entry(self, table: MatchTable, ent: dict[str, Any]) -> None:
         match = []
-        for spec, mk in zip(table.keys, ent.get("match_key", [])):
+        for mk in ent.get("match_key", []):
             kind = mk["match_type"]
             if kind in ("exact",):
                 match.append(parse_hexstr(mk["key"]))

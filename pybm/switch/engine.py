@@ -25,7 +25,14 @@ from pybm.switch import externs
 from pybm.switch.compiler import LOG_HOOK, CompiledProgram, compile_program
 from pybm.switch.errors import ConfigError, PacketDrop, ParserException, RuntimeApiError
 from pybm.switch.packet import (
-    EGRESS_CLONE, INGRESS_CLONE, NO_TRUNCATE, NORMAL, RECIRC, REPLICATION, RESUBMIT, Packet,
+    EGRESS_CLONE,
+    INGRESS_CLONE,
+    NO_TRUNCATE,
+    NORMAL,
+    RECIRC,
+    REPLICATION,
+    RESUBMIT,
+    Packet,
 )
 from pybm.switch.pre import Pre
 from pybm.switch.program import load_program
@@ -437,6 +444,14 @@ class Switch:
                 raise RuntimeApiError("INVALID_ARGUMENT", f"table '{name}' has no direct meter")
             return [(r.info_rate, r.burst) for r in e.meter.rates]
 
+    def table_meter_reset_rates(self, name: str, handle: int) -> None:
+        """Back to the unconfigured meter, which marks every packet GREEN."""
+        with self.lock:
+            e = self.table(name).get(handle)
+            if e.meter is None:
+                raise RuntimeApiError("INVALID_ARGUMENT", f"table '{name}' has no direct meter")
+            e.meter.rates = []
+
     def _extern(self, kind: str, name: str) -> Any:
         objs = getattr(self._program(), kind)
         obj = objs.get(name)
@@ -475,6 +490,11 @@ class Switch:
     def meter_get_rates(self, name: str, index: int) -> list[tuple[float, int]]:
         with self.lock:
             return self._extern("meters", name).get_rates(index)
+
+    def meter_reset_rates(self, name: str, index: int) -> None:
+        """Back to the unconfigured meter, which marks every packet GREEN."""
+        with self.lock:
+            self._extern("meters", name).reset_rates(index)
 
     def parse_vset_add(self, name: str, value: int, mask: int | None = None) -> None:
         with self.lock:

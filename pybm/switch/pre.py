@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pybm.switch.errors import RuntimeApiError
 
 MAX_MGID = 0xFFFF
+# Group ids above MAX_MGID are out of reach of the data plane (mcast_grp is 16
+# bits): the P4Runtime service builds multi-replica clone sessions from them.
+RESERVED_MGID_BASE = MAX_MGID + 1
 MAX_MIRROR_SESSION_ID = 32767  # simple_switch's RegisterAccess::MAX_MIRROR_SESSION_ID
 
 
@@ -38,8 +41,8 @@ class Pre:
 
     # -- multicast (simple_switch_CLI vocabulary) ----------------------------
 
-    def mc_mgrp_create(self, mgid: int) -> int:
-        if not 0 < mgid <= MAX_MGID:
+    def mc_mgrp_create(self, mgid: int, *, reserved: bool = False) -> int:
+        if not (mgid >= RESERVED_MGID_BASE if reserved else 0 < mgid <= MAX_MGID):
             raise RuntimeApiError("INVALID_ARGUMENT", f"multicast group id {mgid} out of range")
         if mgid in self.groups:
             raise RuntimeApiError("ALREADY_EXISTS", f"multicast group {mgid} already exists")
@@ -84,13 +87,17 @@ class Pre:
         nodes.remove(handle)
         self.nodes[handle].group = None
 
-    def mc_group_set(self, mgid: int, replicas: list[tuple[int, int]]) -> None:
-        """Replace a group's membership with (egress_port, rid) replicas, creating the group."""
+    def mc_group_set(self, mgid: int, replicas: list[tuple[int, int]], *,
+                     reserved: bool = False) -> None:
+        """Replace a group's membership with (egress_port, rid) replicas, creating the group.
+
+        ``reserved`` groups (ids from RESERVED_MGID_BASE up) are for internal use.
+        """
         if mgid in self.groups:
             for h in list(self.groups[mgid]):
                 self.mc_node_destroy(h)
         else:
-            self.mc_mgrp_create(mgid)
+            self.mc_mgrp_create(mgid, reserved=reserved)
         by_rid: dict[int, list[int]] = {}
         for port, rid in replicas:
             by_rid.setdefault(rid, []).append(port)

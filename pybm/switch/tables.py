@@ -92,12 +92,13 @@ class MatchTable:
         self._tern: dict[tuple, dict[tuple, list[Entry]]] = {}
         self._tern_groups: list[tuple[tuple, dict[tuple, list[Entry]]]] = []
         self._range: list[Entry] = []
+        self.is_exact = match_type == "exact" or all(k.kind in ("exact", "valid") for k in keys)
         self.lookup: Callable[[tuple], Entry | None] = self._pick_lookup()
 
     # -- lookups -----------------------------------------------------------
 
     def _pick_lookup(self) -> Callable[[tuple], Entry | None]:
-        if self.match_type == "exact" or all(k.kind in ("exact", "valid") for k in self.keys):
+        if self.is_exact:
             return self.exact.get
         if self.match_type == "lpm":
             return self._lookup_lpm
@@ -280,8 +281,7 @@ class MatchTable:
     # -- index maintenance -------------------------------------------------
 
     def _index(self, e: Entry) -> None:
-        kind = self.lookup
-        if kind == self.exact.get:
+        if self.is_exact:
             self.exact[e.match] = e
         elif self.match_type == "lpm":
             i = self.lpm_index
@@ -303,7 +303,7 @@ class MatchTable:
             self._range.sort(key=lambda x: (x.priority, x.handle))
 
     def _unindex(self, e: Entry) -> None:
-        if self.lookup == self.exact.get:
+        if self.is_exact:
             del self.exact[e.match]
         elif self.match_type == "lpm":
             plen = e.match[self.lpm_index][1]
