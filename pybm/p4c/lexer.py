@@ -331,13 +331,19 @@ class LarkP4Lexer(Lexer):
     # a loc_of callback is installed by parser.py before each parse
     loc_of = staticmethod(lambda line, col: SourceLoc("<input>", line, col))
     terminal_map: dict[str, str] = {}
+    history: list = []  # the last tokens handed to the parser, for error messages
 
     def __init__(self, lexer_conf) -> None:  # noqa: D107 - lark interface
         pass
 
     def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
         tmap = LarkP4Lexer.terminal_map
+        hist = LarkP4Lexer.history = []
         for tok in P4Lexer(data, LarkP4Lexer.loc_of).tokens():
             name = tmap.get(tok.type, tok.type)
-            yield Token(name, tok.value, tok.start_pos, tok.line, tok.column,
-                        tok.end_line, tok.end_column, tok.end_pos)
+            t = Token(name, tok.value, tok.start_pos, tok.line, tok.column,
+                      tok.end_line, tok.end_column, tok.end_pos)
+            hist.append(t)
+            if len(hist) > 8:
+                del hist[0]
+            yield t

@@ -56,6 +56,13 @@ def parse_program(src: PreprocessedSource) -> ast.Program:
         tree = lark.parse(src.text)
     except UnexpectedToken as e:
         tok = e.token
+        hist = list(LarkP4Lexer.history)
+        if hist and hist[-1] is tok:
+            hist.pop()
+        if len(hist) >= 2 and hist[-2].type == "IDENTIFIER" and hist[-1].type == "IDENTIFIER":
+            # 'T x' where T is not a declared type
+            prev = hist[-2]
+            raise CompileError(src.loc(prev.line, prev.column), f"unknown type '{prev.value}'") from None
         loc = src.loc(tok.line, tok.column) if tok.line else src.loc(len(src.line_map), 1)
         expected = sorted(_TOKEN_DESCR.get(x, x.lower()) for x in e.expected)[:8]
         raise CompileError(loc, f"syntax error, unexpected {_describe(tok)}"
