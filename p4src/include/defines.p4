@@ -1,0 +1,126 @@
+/* p4nic — constants shared by every control.
+ *
+ * Port map (also in README.md). Ports are configured at run time through the
+ * port_config table; these are the numbers the driver uses by default.
+ */
+#ifndef _P4NIC_DEFINES_P4_
+#define _P4NIC_DEFINES_P4_
+
+typedef bit<9>  port_t;
+typedef bit<48> mac_addr_t;
+typedef bit<32> ipv4_addr_t;
+typedef bit<128> ipv6_addr_t;
+typedef bit<32> flow_id_t;
+typedef bit<48> nic_ts_t;   // v1model clock: microseconds since the switch started
+
+const port_t CPU_PORT = 255;
+
+// ---- port roles (port_config table) -------------------------------------
+const bit<8> ROLE_NONE      = 0;  // unconfigured: dropped
+const bit<8> ROLE_WIRE      = 1;  // network side: receive path (direction rx)
+const bit<8> ROLE_HOST      = 2;  // host side: transmit path (direction tx)
+
+// ---- directions (capture triggers, capture headers) -----------------------
+const bit<8> DIR_RX = 0;
+const bit<8> DIR_TX = 1;
+
+// ---- ether types / IP protocols -----------------------------------------
+const bit<16> ETHERTYPE_IPV4 = 0x0800;
+const bit<16> ETHERTYPE_IPV6 = 0x86dd;
+const bit<16> ETHERTYPE_VLAN = 0x8100;
+const bit<16> ETHERTYPE_QINQ = 0x88a8;
+const bit<8>  IP_PROTO_ICMP = 1;
+const bit<8>  IP_PROTO_TCP  = 6;
+const bit<8>  IP_PROTO_UDP  = 17;
+const bit<8>  IP_PROTO_ESP  = 50;
+
+// ---- flow states (seed 001, Fig. 11) -------------------------------------
+const bit<8> FLOW_IDLE      = 0;  // known flow, handled by the host stack
+const bit<8> FLOW_MONITOR   = 1;  // checked and delivered to the flow's consumer queue
+const bit<8> FLOW_ZERO_COPY = 2;  // TCP payload placed by sequence number
+
+// ---- timestamp modes (seed 002, Fig. 2B/2C) ------------------------------
+const bit<8> TS_NONE      = 0;
+const bit<8> TS_IN_PACKET = 1;   // p4nic rx header in front of the packet
+const bit<8> TS_RECORD    = 2;   // separate record on the records port
+
+// ---- TCP flags ------------------------------------------------------------
+const bit<8> TCP_FIN = 0x01;
+const bit<8> TCP_SYN = 0x02;
+const bit<8> TCP_RST = 0x04;
+const bit<8> TCP_PSH = 0x08;
+const bit<8> TCP_ACK = 0x10;
+const bit<16> NIC_ACK_WINDOW = 65535;
+
+// ---- receive checks: one counter index per drop reason -------------------
+const bit<32> DROP_NONE            = 0;
+const bit<32> DROP_DMAC            = 1;   // destination MAC not accepted
+const bit<32> DROP_RUNT            = 2;   // frame shorter than MIN_FRAME_LEN
+const bit<32> DROP_GIANT           = 3;   // frame longer than MAX_FRAME_LEN
+const bit<32> DROP_TRUNCATED       = 4;   // headers cut short (parser PacketTooShort)
+const bit<32> DROP_IPV4_VERSION    = 5;
+const bit<32> DROP_IPV4_IHL        = 6;
+const bit<32> DROP_IPV4_TOTAL_LEN  = 7;
+const bit<32> DROP_IPV4_CHECKSUM   = 8;
+const bit<32> DROP_UNKNOWN_PROTO   = 9;
+const bit<32> DROP_TCP_HEADER      = 10;  // TCP data offset < 5 or beyond the datagram
+const bit<32> DROP_UDP_LENGTH      = 11;
+const bit<32> DROP_IPV6_VERSION    = 12;
+const bit<32> DROP_IPV6_LENGTH     = 13;
+const bit<32> DROP_PORT_UNCONFIGURED = 14;
+const bit<32> DROP_PARSER_OTHER    = 15;
+const bit<32> NUM_DROP_REASONS     = 16;
+
+const bit<32> MIN_FRAME_LEN = 60;    // without FCS
+const bit<32> MAX_FRAME_LEN = 1522;  // 1518 + one 802.1Q tag
+
+// ---- sizes ------------------------------------------------------------------
+const bit<32> MAX_FLOWS = 1024;      // per-flow registers are indexed by flow id
+
+// ---- multicast groups the driver installs (see controlplane/p4nic/nic.py) --
+// mgid = MCAST_BASE | deliver_port << 4 | with_record << 3 | ack_code
+// ack_code: 0 = no NIC-generated ACK, else 1 + wire port the ACK leaves on.
+const bit<16> MCAST_BASE  = 0x1000;
+const bit<16> RID_DELIVER = 0;       // the packet itself
+const bit<16> RID_RECORD  = 1;       // arrival-timestamp record (TS_RECORD flows)
+const bit<16> RID_ACK     = 2;       // NIC-generated TCP acknowledgment
+
+// ---- mirror sessions the driver installs -----------------------------------
+const bit<32> CAPTURE_SESSION = 64;  // -> capture port
+
+// ---- standard_metadata.instance_type values (simple_switch) --------------
+const bit<32> PKT_INSTANCE_TYPE_NORMAL        = 0;
+const bit<32> PKT_INSTANCE_TYPE_INGRESS_CLONE = 1;
+const bit<32> PKT_INSTANCE_TYPE_EGRESS_CLONE  = 2;
+const bit<32> PKT_INSTANCE_TYPE_RECIRC        = 4;
+const bit<32> PKT_INSTANCE_TYPE_REPLICATION   = 5;
+const bit<32> PKT_INSTANCE_TYPE_RESUBMIT      = 6;
+
+// ---- egress priorities (--priority-queues 8): capture copies get 0 --------
+const bit<3> PRIO_REGULAR = 7;
+
+// ---- p4nic host-side headers: magic "PN", type ----------------------------
+const bit<16> P4NIC_MAGIC = 0x504e;
+const bit<8>  P4NIC_VERSION = 1;
+const bit<8>  PT_RX_META   = 1;   // packet descriptor in front of a delivered packet
+const bit<8>  PT_TS_RECORD = 2;   // arrival timestamp record
+const bit<8>  PT_PLACEMENT = 3;   // payload + host buffer address (direct placement)
+const bit<8>  PT_CAPTURE   = 4;   // captured packet (capture port)
+const bit<8>  PT_CLOCK     = 5;   // NIC clock probe (CPU port)
+
+// rx descriptor flags
+const bit<16> RXF_TS_VALID   = 0x0001;
+const bit<16> RXF_KEY_VALID  = 0x0002;
+const bit<16> RXF_NO_KEY     = 0x0004;  // ESP with no SA in key memory: still encrypted
+const bit<16> RXF_FLOW_HIT   = 0x0008;
+const bit<16> RXF_RTP        = 0x0010;
+
+// ---- packet-out operations (CPU port) ---------------------------------------
+const bit<7> OUT_OP_TX          = 0;  // send the frame out of packet_out.egress_port
+const bit<7> OUT_OP_CLOCK_PROBE = 1;  // stamp a clock probe and return it to the CPU
+const bit<7> OUT_OP_INJECT_RX   = 2;  // run the frame through the receive path as if
+                                      // it arrived on packet_out.egress_port (replay)
+// packet-in reasons
+const bit<7> IN_REASON_CLOCK = 1;
+
+#endif

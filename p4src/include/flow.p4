@@ -1,0 +1,148 @@
+/* p4nic — flow association (seed 001).
+ *
+ * Flow tuples live in three tables: IPv4 and IPv6 five-tuples, and
+ * (IPv4 destination, SPI) for ESP. A hit gives the packet its flow id and the
+ * flow's handling; a miss leaves it for the host stack, unchanged. For TCP
+ * flows the NIC keeps the connection control with the host (SYN/FIN/RST go to
+ * the host stack), raises PSH to the driver, acknowledges every N packets
+ * itself and, in ZERO_COPY state, places payload by sequence number.
+ */
+#ifndef _P4NIC_FLOW_P4_
+#define _P4NIC_FLOW_P4_
+
+#include "headers.p4"
+
+control FlowAssociation(inout headers_t hdr,
+                        inout metadata_t meta,
+                        in standard_metadata_t sm) {
+
+    direct_counter(CounterType.packets_and_bytes) flow_v4_counter;
+    direct_counter(CounterType.packets_and_bytes) flow_v6_counter;
+    direct_counter(CounterType.packets_and_bytes) esp_flow_counter;
+
+    // packets of a flow since the NIC last acknowledged it
+    register<bit<8>>(MAX_FLOWS) ack_pending;
+
+    bit<8>  ack_every = 0;
+    bit<64> buf_base = 0;
+    bit<32> buf_size = 0;
+    bit<32> start_seq = 0;
+
+    // Per-flow handling. deliver_port: the flow's consumer queue (MONITOR) or
+    // the placement port (ZERO_COPY). ack_every: 0 = the NIC never ACKs.
+    // buf_base/buf_size/start_seq: the zero-copy buffer, where payload with
+    // sequence number start_seq lands at buf_base.
+    action set_flow(flow_id_t flow_id, bit<8> state, port_t deliver_port,
+                    bit<8> ack_every_n, bit<8> ts_mode,
+                    bit<64> zc_buf_base, bit<32> zc_buf_size, bit<32> zc_start_seq) {
+        meta.flow_hit = 1;
+        meta.flow_id = flow_id;
+        meta.flow_state = state;
+        meta.deliver_port = deliver_port;
+        meta.ts_mode = ts_mode;
+        ack_every = ack_every_n;
+        buf_base = zc_buf_base;
+        buf_size = zc_buf_size;
+        start_seq = zc_start_seq;
+    }
+
+    table flow_v4 {
+        key = {
+            hdr.ipv4.src_addr : exact;
+            hdr.ipv4.dst_addr : exact;
+            hdr.ipv4.protocol : exact;
+            meta.l4_src_port  : exact;
+            meta.l4_dst_port  : exact;
+        }
+        actions = { set_flow; @defaultonly NoAction; }
+        default_action = NoAction();
+        counters = flow_v4_counter;
+        size = 1024;
+    }
+
+    table flow_v6 {
+        key = {
+            hdr.ipv6.src_addr : exact;
+            hdr.ipv6.dst_addr : exact;
+            hdr.ipv6.next_hdr : exact;
+            meta.l4_src_port  : exact;
+            meta.l4_dst_port  : exact;
+        }
+        actions = { set_flow; @defaultonly NoAction; }
+        default_action = NoAction();
+        counters = flow_v6_counter;
+        size = 1024;
+    }
+
+    table esp_flow {
+        key = {
+            hdr.ipv4.dst_addr : exact;
+            hdr.esp.spi       : exact;
+        }
+        actions = { set_flow; @defaultonly NoAction; }
+        default_action = NoAction();
+        counters = esp_flow_counter;
+        size = 1024;
+    }
+
+    apply {
+        if (hdr.esp.isValid() && hdr.ipv4.isValid()) {
+            esp_flow.apply();
+        } else if (hdr.tcp.isValid() || hdr.udp.isValid()) {
+            if (hdr.ipv4.isValid()) {
+                flow_v4.apply();
+            } else if (hdr.ipv6.isValid()) {
+                flow_v6.apply();
+            }
+        }
+        if (meta.flow_hit == 0) {
+            return;
+        }
+        if (meta.flow_state == FLOW_IDLE) {
+            // the host stack owns this flow for now
+            meta.deliver_port = meta.peer_port;
+            return;
+        }
+        if (!hdr.tcp.isValid()) {
+            return;
+        }
+        if ((hdr.tcp.flags & (TCP_SYN | TCP_FIN | TCP_RST)) != 0) {
+            // connection control stays with the host stack
+            meta.deliver_port = meta.peer_port;
+            return;
+        }
+        if ((hdr.tcp.flags & TCP_PSH) != 0) {
+            digest<psh_notify_t>(1, { meta.flow_id, hdr.tcp.seq_no, sm.ingress_global_timestamp });
+        }
+        if (ack_every != 0) {
+            bit<8> pending;
+            ack_pending.read(pending, meta.flow_id);
+            pending = pending + 1;
+            if (pending >= ack_every) {
+                meta.gen_ack = 1;
+                meta.ack_no = hdr.tcp.seq_no + (bit<32>)meta.l4_payload_len;
+                pending = 0;
+            }
+            ack_pending.write(meta.flow_id, pending);
+        }
+        if (meta.flow_state == FLOW_ZERO_COPY) {
+            if (meta.l4_payload_len == 0) {
+                // nothing to place (a pure ACK from the peer): host stack
+                meta.deliver_port = meta.peer_port;
+            } else {
+                // address = buffer base + (seq - start seq); a missing segment
+                // leaves its hole reserved (seed 001, Fig. 10-12)
+                bit<32> offset = hdr.tcp.seq_no - start_seq;
+                if ((bit<64>)offset + (bit<64>)meta.l4_payload_len <= (bit<64>)buf_size) {
+                    meta.place = 1;
+                    meta.place_addr = buf_base + (bit<64>)offset;
+                } else {
+                    // outside the posted buffer: software receive path
+                    meta.deliver_port = meta.peer_port;
+                }
+            }
+        }
+    }
+}
+
+#endif

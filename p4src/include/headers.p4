@@ -1,0 +1,269 @@
+/* p4nic — packet headers, p4nic host-side headers, metadata and digests. */
+#ifndef _P4NIC_HEADERS_P4_
+#define _P4NIC_HEADERS_P4_
+
+#include "defines.p4"
+
+// ---- controller headers (P4Runtime PacketIn / PacketOut on CPU_PORT) -------
+@controller_header("packet_in")
+header packet_in_t {
+    bit<9> ingress_port;
+    bit<7> reason;
+}
+
+@controller_header("packet_out")
+header packet_out_t {
+    bit<9> egress_port;
+    bit<7> op;
+}
+
+// ---- network headers --------------------------------------------------------
+header ethernet_t {
+    mac_addr_t dst_addr;
+    mac_addr_t src_addr;
+    bit<16>    ether_type;
+}
+
+header vlan_t {
+    bit<3>  pcp;
+    bit<1>  dei;
+    bit<12> vid;
+    bit<16> ether_type;
+}
+
+header ipv4_t {
+    bit<4>      version;
+    bit<4>      ihl;
+    bit<8>      dscp_ecn;
+    bit<16>     total_len;
+    bit<16>     identification;
+    bit<3>      flags;
+    bit<13>     frag_offset;
+    bit<8>      ttl;
+    bit<8>      protocol;
+    bit<16>     hdr_checksum;
+    ipv4_addr_t src_addr;
+    ipv4_addr_t dst_addr;
+}
+
+header ipv4_options_t {
+    varbit<320> options;   // up to 40 bytes (IHL 15)
+}
+
+header ipv6_t {
+    bit<4>      version;
+    bit<8>      traffic_class;
+    bit<20>     flow_label;
+    bit<16>     payload_len;
+    bit<8>      next_hdr;
+    bit<8>      hop_limit;
+    ipv6_addr_t src_addr;
+    ipv6_addr_t dst_addr;
+}
+
+header tcp_t {
+    bit<16> src_port;
+    bit<16> dst_port;
+    bit<32> seq_no;
+    bit<32> ack_no;
+    bit<4>  data_offset;
+    bit<4>  res;
+    bit<8>  flags;
+    bit<16> window;
+    bit<16> checksum;
+    bit<16> urgent_ptr;
+}
+
+header tcp_options_t {
+    varbit<320> options;   // up to 40 bytes (data offset 15)
+}
+
+header udp_t {
+    bit<16> src_port;
+    bit<16> dst_port;
+    bit<16> length;
+    bit<16> checksum;
+}
+
+header esp_t {
+    bit<32> spi;
+    bit<32> seq_no;
+}
+
+// RTP fixed header (RFC 3550). Parsed opportunistically when a UDP payload
+// starts like RTP version 2; ingress decides from rtp_ports whether the UDP
+// port really carries RTP. Extracting and re-emitting it changes nothing.
+header rtp_t {
+    bit<2>  version;
+    bit<1>  padding;
+    bit<1>  extension;
+    bit<4>  csrc_count;
+    bit<1>  marker;
+    bit<7>  payload_type;
+    bit<16> sequence;
+    bit<32> timestamp;
+    bit<32> ssrc;
+}
+
+// ---- p4nic host-side headers (all start with magic, type, version) -------
+
+// In front of a packet delivered to a host port (flows in TS_IN_PACKET mode,
+// ESP packets with key-memory results).
+header p4nic_rx_t {
+    bit<16>   magic;
+    bit<8>    type;        // PT_RX_META
+    bit<8>    version;
+    bit<16>   flags;       // RXF_*
+    bit<16>   key_index;
+    flow_id_t flow_id;
+    nic_ts_t  arrival_ts;  // NIC clock, microseconds
+    bit<16>   in_port;
+    bit<32>   gap_us;      // arrival_ts minus the flow's previous arrival
+    bit<32>   flow_packets;
+    bit<32>   flow_bytes;
+}
+
+// Separate arrival-timestamp record; the packet itself goes unchanged.
+header p4nic_ts_record_t {
+    bit<16>   magic;
+    bit<8>    type;        // PT_TS_RECORD
+    bit<8>    version;
+    flow_id_t flow_id;
+    bit<32>   seq;         // per-flow packet sequence (= flow_packets)
+    nic_ts_t  arrival_ts;
+    bit<16>   length;      // frame length in bytes
+    bit<32>   gap_us;
+    bit<32>   flow_packets;
+    bit<32>   flow_bytes;
+}
+
+// Direct placement: write `length` payload bytes that follow at host buffer
+// address `addr`. Shared with the redundant-stream placement offload.
+header p4nic_placement_t {
+    bit<16>   magic;
+    bit<8>    type;        // PT_PLACEMENT
+    bit<8>    version;
+    flow_id_t flow_id;
+    bit<64>   addr;
+    bit<32>   seq;         // TCP sequence number / RTP PSN of the payload
+    bit<16>   length;
+    bit<16>   flags;
+}
+
+// Captured packet on the capture port: header + the packet cut to snaplen.
+header p4nic_capture_t {
+    bit<16>  magic;
+    bit<8>   type;         // PT_CAPTURE
+    bit<8>   version;
+    bit<16>  capture_id;
+    bit<8>   direction;    // DIR_RX / DIR_TX
+    bit<8>   port;         // port the packet was seen on
+    nic_ts_t ts;           // NIC clock, microseconds
+    bit<32>  orig_len;     // frame length before truncation
+    bit<16>  snaplen;      // the trigger's snap length
+}
+
+// NIC clock probe carried in packet-out / packet-in (driver clock mapping).
+header p4nic_clock_t {
+    bit<16>  magic;
+    bit<8>   type;         // PT_CLOCK
+    bit<8>   version;
+    bit<32>  probe_id;
+    nic_ts_t nic_ts;
+    bit<16>  pad;
+}
+
+struct headers_t {
+    packet_out_t      packet_out;
+    packet_in_t       packet_in;
+    p4nic_clock_t     clock;
+    p4nic_capture_t   capture;
+    p4nic_placement_t placement;
+    p4nic_ts_record_t ts_record;
+    p4nic_rx_t        rx_meta;
+    ethernet_t        ethernet;
+    vlan_t[2]         vlan;
+    ipv4_t            ipv4;
+    ipv4_options_t    ipv4_options;
+    ipv6_t            ipv6;
+    tcp_t             tcp;
+    tcp_options_t     tcp_options;
+    udp_t             udp;
+    esp_t             esp;
+    rtp_t             rtp;
+}
+
+// ---- metadata -----------------------------------------------------------------
+struct metadata_t {
+    // receive side
+    bit<9>    in_port;        // ingress port (or the port an injected frame stands for)
+    bit<8>    role;
+    bit<8>    direction;
+    bit<32>   drop_reason;
+    bit<1>    l3_valid;
+    ipv4_addr_t ip_src;       // IPv4 addresses (zero for IPv6) for triggers
+    ipv4_addr_t ip_dst;
+    bit<8>    ip_proto;
+    bit<16>   l4_src_port;
+    bit<16>   l4_dst_port;
+    bit<64>   l4_payload_head; // first 8 bytes of the L4 payload (0 if shorter)
+    bit<16>   l4_payload_len;
+    bit<16>   l3_len;          // IP datagram length from the IP header
+    bit<16>   l3_hdr_len;      // IP header length (with IPv4 options)
+    bit<16>   l4_hdr_len;      // transport header length (with TCP options)
+    bit<16>   l2_len;          // Ethernet + VLAN bytes
+    bit<32>   parsed_len;      // bytes in front of the Ethernet header (packet-out)
+    bit<1>    head_ok;         // the first 8 L4 payload bytes are present
+    bit<1>    rtp_candidate;   // UDP payload that starts like RTP version 2
+    bit<1>    is_rtp;
+    // flow association
+    bit<1>    flow_hit;
+    flow_id_t flow_id;
+    bit<8>    flow_state;
+    bit<9>    deliver_port;
+    bit<8>    ts_mode;
+    bit<1>    place;           // make a placement record
+    bit<64>   place_addr;
+    bit<1>    gen_ack;
+    bit<32>   ack_no;          // acknowledgment number of the NIC-generated ACK
+    bit<1>    ack_out;         // egress: this copy is the NIC-generated ACK
+    bit<9>    peer_port;       // from port_config: host-stack port (wire) / wire port (host)
+    // key memory
+    bit<1>    key_valid;
+    bit<1>    no_key;
+    bit<16>   key_index;
+    // timestamps
+    nic_ts_t  arrival_ts;
+    bit<32>   gap_us;
+    bit<32>   flow_packets;
+    bit<32>   flow_bytes;
+    // capture (preserved into the clone)
+    @field_list(1)
+    bit<16>   capture_id;
+    @field_list(1)
+    bit<16>   snaplen;
+    @field_list(1)
+    bit<8>    cap_direction;
+    @field_list(1)
+    bit<8>    cap_port;
+    @field_list(1)
+    nic_ts_t  cap_ts;
+    @field_list(1)
+    bit<32>   cap_orig_len;
+    bit<1>    do_capture;
+}
+
+// ---- digests ------------------------------------------------------------------
+struct psh_notify_t {        // TCP PSH seen on a flow (seed 001)
+    flow_id_t flow_id;
+    bit<32>   seq_no;
+    nic_ts_t  arrival_ts;
+}
+
+struct key_request_t {       // ESP packet without an SA in key memory
+    bit<32>     spi;
+    ipv4_addr_t src_addr;
+    ipv4_addr_t dst_addr;
+}
+
+#endif

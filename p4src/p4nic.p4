@@ -1,0 +1,164 @@
+/* p4nic — receive-side SmartNIC offloads for v1model (BMv2).
+ *
+ * Ingress: port role -> capture triggers -> receive checks -> flow
+ * association -> key memory -> arrival timestamps -> delivery (unicast, or
+ * multicast when the packet also yields a timestamp record or a NIC ACK).
+ * Egress: capture records for clones, records/ACKs/placement for replicas.
+ *
+ * Run BMv2 with --priority-queues 8 (capture copies leave at priority 0).
+ */
+#include <core.p4>
+#include <v1model.p4>
+
+#include "include/defines.p4"
+#include "include/headers.p4"
+#include "include/parser.p4"
+#include "include/checks.p4"
+#include "include/flow.p4"
+#include "include/keymem.p4"
+#include "include/timestamp.p4"
+#include "include/capture.p4"
+#include "include/delivery.p4"
+
+control NicIngress(inout headers_t hdr,
+                   inout metadata_t meta,
+                   inout standard_metadata_t sm) {
+
+    counter(NUM_DROP_REASONS, CounterType.packets_and_bytes) drop_reasons;
+
+    RxChecks() rx_checks;
+    FlowAssociation() flow_assoc;
+    KeyMemory() key_memory;
+    ArrivalTimestamp() arrival;
+    CaptureTrigger() capture;
+
+    // role: ROLE_WIRE (network side) or ROLE_HOST; peer_port: for a wire
+    // port the host-stack port its misses go to, for a host port the wire
+    // port its transmissions leave on.
+    action set_port_role(bit<8> role, port_t peer_port) {
+        meta.role = role;
+        meta.peer_port = peer_port;
+    }
+
+    table port_config {
+        key = { meta.in_port : exact; }
+        actions = { set_port_role; @defaultonly NoAction; }
+        default_action = NoAction();
+        size = 64;
+    }
+
+    action mark_rtp() {
+        meta.is_rtp = 1;
+    }
+
+    // UDP destination ports that carry RTP
+    table rtp_ports {
+        key = { hdr.udp.dst_port : exact; }
+        actions = { mark_rtp; @defaultonly NoAction; }
+        default_action = NoAction();
+        size = 64;
+    }
+
+    action drop_with_reason() {
+        drop_reasons.count(meta.drop_reason);
+        mark_to_drop(sm);
+    }
+
+    apply {
+        if (hdr.packet_out.isValid()) {
+            if (hdr.packet_out.op == OUT_OP_CLOCK_PROBE && hdr.clock.isValid()) {
+                // return the probe to the driver stamped with the NIC clock
+                hdr.clock.nic_ts = sm.ingress_global_timestamp;
+                hdr.packet_out.setInvalid();
+                hdr.packet_in.setValid();
+                hdr.packet_in.ingress_port = sm.ingress_port;
+                hdr.packet_in.reason = IN_REASON_CLOCK;
+                sm.egress_spec = CPU_PORT;
+                exit;
+            }
+            if (hdr.packet_out.op == OUT_OP_TX) {
+                sm.egress_spec = hdr.packet_out.egress_port;
+                hdr.packet_out.setInvalid();
+                sm.priority = PRIO_REGULAR;
+                exit;
+            }
+            // OUT_OP_INJECT_RX: continue as if received on meta.in_port
+            hdr.packet_out.setInvalid();
+        }
+
+        port_config.apply();
+        if (meta.role == ROLE_WIRE) {
+            meta.direction = DIR_RX;
+        } else if (meta.role == ROLE_HOST) {
+            meta.direction = DIR_TX;
+        } else {
+            meta.drop_reason = DROP_PORT_UNCONFIGURED;
+            drop_with_reason();
+            exit;
+        }
+
+        capture.apply(hdr, meta, sm);   // both directions, and before any drop
+        if (meta.direction == DIR_TX) {
+            sm.egress_spec = meta.peer_port;
+            sm.priority = PRIO_REGULAR;
+            exit;
+        }
+
+        rx_checks.apply(hdr, meta, sm);
+        if (meta.drop_reason != DROP_NONE) {
+            drop_with_reason();
+            exit;
+        }
+
+        sm.priority = PRIO_REGULAR;
+        meta.deliver_port = meta.peer_port;   // host stack unless a flow says otherwise
+        if (hdr.udp.isValid()) {
+            rtp_ports.apply();
+        }
+        flow_assoc.apply(hdr, meta, sm);
+        key_memory.apply(hdr, meta, sm);
+        if (meta.no_key == 1) {
+            meta.deliver_port = meta.peer_port;   // software decrypts it
+            meta.place = 0;
+        }
+        arrival.apply(hdr, meta, sm);
+
+        // The PRE makes the extra copies: a timestamp record and/or the ACK.
+        bit<16> with_record = 0;
+        if (meta.flow_hit == 1 && meta.ts_mode == TS_RECORD) {
+            with_record = 1;
+        }
+        bit<16> ack_code = 0;
+        if (meta.gen_ack == 1) {
+            ack_code = (bit<16>)meta.in_port + 1;
+        }
+        if (with_record != 0 || ack_code != 0) {
+            sm.mcast_grp = MCAST_BASE | ((bit<16>)meta.deliver_port << 4)
+                           | (with_record << 3) | ack_code;
+        } else {
+            sm.egress_spec = meta.deliver_port;
+        }
+    }
+}
+
+control NicEgress(inout headers_t hdr,
+                  inout metadata_t meta,
+                  inout standard_metadata_t sm) {
+    CaptureFormat() capture_format;
+    Delivery() delivery;
+
+    apply {
+        if (sm.instance_type == PKT_INSTANCE_TYPE_INGRESS_CLONE) {
+            capture_format.apply(hdr, meta, sm);
+        } else if (meta.direction == DIR_RX) {
+            delivery.apply(hdr, meta, sm);
+        }
+    }
+}
+
+V1Switch(NicParser(),
+         NicVerifyChecksum(),
+         NicIngress(),
+         NicEgress(),
+         NicComputeChecksum(),
+         NicDeparser()) main;
