@@ -167,11 +167,11 @@ class Lowerer:
     def _r_Member(self, e: ast.Member, fr: Frame, body: Body) -> tuple[dict, bool]:
         st = strip_newtype(e.expr.type)
         if isinstance(st, StackT) and e.name in ("lastIndex", "nextIndex"):
+            if e.name == "nextIndex":
+                raise CompileError(e.loc, "unsupported by pybm-p4c: nextIndex (BMv2 has no expression for it)")
             sl = self.lvalue(e.expr, fr, body)
-            nxt = {"type": "expression", "value": {"op": "last_stack_index" if e.name == "lastIndex"
-                                                    else "stack_index", "left": None,
-                                                    "right": {"type": "header_stack", "value": sl.inst}}}
-            return nxt, False
+            return {"type": "expression", "value": {"op": "last_stack_index", "left": None,
+                                                    "right": {"type": "header_stack", "value": sl.inst}}}, False
         return self.read_loc(self.lvalue(e, fr, body), e)
 
     def _r_Index(self, e: ast.Index, fr: Frame, body: Body) -> tuple[dict, bool]:
@@ -354,11 +354,10 @@ class Lowerer:
             return {"type": "expression", "value": {"op": "valid_union", "left": None,
                                                     "right": {"type": "header_union", "value": loc.inst}}}
         if isinstance(loc, DynElemLoc):
+            # '$valid$' is the last field of every BMv2 header
             return J.d2b({"type": "expression", "value": {
-                "op": "access_field", "left": self.dyn_header(loc), "right": J.hexval(-1) and None}}) \
-                if False else J.op("d2b", None, {"type": "expression", "value": {
-                    "op": "access_field", "left": self.dyn_header(loc),
-                    "right": len(loc.stack.ptype.elem.fields)}})
+                "op": "access_field", "left": self.dyn_header(loc),
+                "right": len(loc.stack.ptype.elem.fields)}})
         raise CompileError(getattr(node, "loc", None), "isValid() of something that is not a header")
 
     def dyn_header(self, loc: DynElemLoc) -> dict:
@@ -398,8 +397,12 @@ class Lowerer:
             if isinstance(base, UnionLoc):
                 return base.members[e.name]
             if isinstance(base, StackLoc):
-                if e.name in ("next", "last"):
-                    raise CompileError(e.loc, f"'{e.name}' is only supported in extract() calls of parsers")
+                if e.name == "next":
+                    raise CompileError(e.loc, "'next' is only supported in extract() calls of parsers")
+                if e.name == "last":
+                    idx = {"type": "expression", "value": {"op": "last_stack_index", "left": None,
+                                                           "right": {"type": "header_stack", "value": base.inst}}}
+                    return DynElemLoc(base, idx, base.ptype.elem)
                 if e.name == "size":
                     return ConstLoc(base.ptype.size, BitT(32))
             if isinstance(base, DynElemLoc):

@@ -175,6 +175,10 @@ class ParserBuilder:
         if isinstance(e, ast.Call) and getattr(e, "kind", "") == "extern_method" and e.func.name == "lookahead":
             if isinstance(t, BitT):
                 return {"type": "lookahead", "value": [0, w]}, w
+        if isinstance(e, ast.Member) and isinstance(e.expr, ast.Member) and e.expr.name == "last":
+            st = low.lvalue(e.expr.expr, fr, body)
+            if isinstance(st, StackLoc) and not st.union_stack:
+                return {"type": "stack_field", "value": [st.inst, e.name]}, w
         if not isinstance(e, ast.Call):
             try:
                 loc = low.lvalue(e, fr, body)
