@@ -709,7 +709,7 @@ class Lowerer:
                 if p.direction == "out":
                     callee.bind(p, self.alloc.alloc(p.ptype, f"{p.name}_dontcare", loc=e.loc))
                 continue
-            if p.direction in ("out", "inout"):
+            if p.direction in ("out", "inout") or isinstance(p.ptype, ObjectT):
                 callee.bind(p, self.lvalue(a, fr, body))
                 continue
             c = getattr(a, "const", None)
