@@ -53,6 +53,11 @@ class PipelineBuilder:
         """Lower local declarations (variable initializers) and the apply body."""
         init: list[ast.Node] = [d for d in decl.locals if isinstance(d, ast.VarDecl)]
         self.prog.elaborate_locals(decl, frame)
+        # the body is lowered back to front: give every local variable its storage first
+        from .lower import _walk
+        for n in _walk(decl.body):
+            if isinstance(n, ast.VarDecl) and id(n) not in frame.env:
+                frame.bind(n, self.prog.alloc.alloc(n.ptype, n.name, loc=n.loc))
         entry = self.lower_stmts(decl.body.stmts, frame, nxt, ret=nxt)
         stmts_init = [d for d in init if d.init is not None]
         if stmts_init:

@@ -566,8 +566,10 @@ class Lowerer:
         elif isinstance(st, ast.CallStmt):
             self.call(st.call, fr, body, want_result=False)
         elif isinstance(st, ast.VarDecl):
-            loc = self.alloc.alloc(st.ptype, st.name, loc=st.loc)
-            fr.bind(st, loc)
+            loc = fr.env.get(id(st))
+            if loc is None:
+                loc = self.alloc.alloc(st.ptype, st.name, loc=st.loc)
+                fr.bind(st, loc)
             if st.init is not None:
                 self.assign(loc, st.init, fr, body, st)
             elif isinstance(loc, HeaderLoc) and not body.in_parser:
