@@ -211,6 +211,9 @@ class Lowerer:
             return J.op("and" if op == "&&" else "or", a, b), True
         t = strip_newtype(e.type)
         lt = strip_newtype(e.left.type)
+        if _has_side_effects(e.right) and not body.in_parser and not isinstance(lt, (StructT, StackT, TupleT)):
+            # the left operand is evaluated before the call on the right can change it
+            e = ast.Binary(e.op, self.snapshot(e.left, fr, body), e.right, loc=e.loc, type=e.type)
         if op in ("==", "!="):
             if isinstance(lt, StructT) or isinstance(lt, StackT) or isinstance(lt, TupleT):
                 return self._aggregate_eq(e, fr, body)
@@ -242,6 +245,18 @@ class Lowerer:
                 return J.op(">>", a, b), False
             return J.op(">>", a, b), False
         return self._wrap(J.op(op, a, b), t), False
+
+    def snapshot(self, e: ast.Expr, fr: Frame, body: Body) -> ast.Expr:
+        """Copy the current value of e into a temporary; returns an expression reading it."""
+        if getattr(e, "const", None) is not None:
+            return e
+        tmp = self.alloc.alloc(e.type, "tmp", loc=e.loc)
+        self.assign(tmp, e, fr, body, e)
+        ref = ast.PathExpr(tmp.field, loc=e.loc, type=e.type)
+        marker = ast.VarDecl(tmp.field, ast.SimpleTypeRef("bool"))
+        ref.ref = marker
+        fr.bind(marker, tmp)
+        return ref
 
     def _aggregate_eq(self, e: ast.Binary, fr: Frame, body: Body) -> tuple[dict, bool]:
         la = self.lvalue(e.left, fr, body)
