@@ -205,11 +205,14 @@ class Externs:
             for _, it in e.fields:
                 out.extend(self.flatten_fields(it, fr, body, node))
             return out
-        loc = low.lvalue(e, fr, body)
-        self._flatten_loc(loc, out, node, low)
+        if getattr(e, "const", None) is not None:
+            loc = ConstLoc(e.const, e.type)
+        else:
+            loc = low.lvalue(e, fr, body)
+        self._flatten_loc(loc, out, node, low, body)
         return out
 
-    def _flatten_loc(self, loc: Loc, out: list, node, low) -> None:
+    def _flatten_loc(self, loc: Loc, out: list, node, low, body) -> None:
         if isinstance(loc, FieldLoc):
             out.append(loc.json())
         elif isinstance(loc, HeaderLoc):
@@ -217,18 +220,27 @@ class Externs:
                 out.append(loc.field(fn).json())
         elif isinstance(loc, StructLoc):
             for sub in loc.fields.values():
-                self._flatten_loc(sub, out, node, low)
+                self._flatten_loc(sub, out, node, low, body)
         elif isinstance(loc, StackLoc):
             for sub in loc.elems:
-                self._flatten_loc(sub, out, node, low)
+                self._flatten_loc(sub, out, node, low, body)
         elif isinstance(loc, UnionLoc):
             for sub in loc.members.values():
-                self._flatten_loc(sub, out, node, low)
+                self._flatten_loc(sub, out, node, low, body)
         elif isinstance(loc, ConstLoc):
             j, _ = low.read_loc(loc, node)
+            t = strip_newtype(loc.ptype)
+            if isinstance(t, BitT):
+                j = dict(j, bitwidth=t.width)
+            else:
+                raise CompileError(getattr(node, "loc", None), "constants in field lists need a width (e.g. 8w0)")
             out.append(j)
         elif isinstance(loc, ExprLoc):
-            out.append(low.as_data(loc.expr, loc.is_bool))
+            # a computed value: BMv2 field lists take fields, so copy it into a temporary
+            t = loc.ptype
+            tmp = self.prog.alloc.alloc(t, "tmp", loc=getattr(node, "loc", None))
+            low.assign_scalar(tmp, loc.expr, loc.is_bool, body, node)
+            out.append(tmp.json())
         else:
             raise CompileError(getattr(node, "loc", None), "cannot use this value in a field list")
 
