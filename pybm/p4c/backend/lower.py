@@ -369,10 +369,7 @@ class Lowerer:
             return {"type": "expression", "value": {"op": "valid_union", "left": None,
                                                     "right": {"type": "header_union", "value": loc.inst}}}
         if isinstance(loc, DynElemLoc):
-            # '$valid$' is the last field of every BMv2 header
-            return J.d2b({"type": "expression", "value": {
-                "op": "access_field", "left": self.dyn_header(loc),
-                "right": len(loc.stack.ptype.elem.fields)}})
+            return J.op("valid", None, self.dyn_header(loc))
         raise CompileError(getattr(node, "loc", None), "isValid() of something that is not a header")
 
     def dyn_header(self, loc: DynElemLoc) -> dict:
