@@ -20,8 +20,17 @@ from p4.v1 import p4data_pb2, p4runtime_pb2
 
 from pybm.switch.p4runtime.errors import INVALID_ARGUMENT, OUT_OF_RANGE, P4RTError
 from pybm.switch.p4runtime.pipeline import (
-    COUNTER_BOTH, COUNTER_BYTES, COUNTER_PACKETS, EXACT, LPM, MATCH_NAMES, OPTIONAL, RANGE,
-    TERNARY, ActionInfo, MatchFieldInfo,
+    COUNTER_BOTH,
+    COUNTER_BYTES,
+    COUNTER_PACKETS,
+    EXACT,
+    LPM,
+    MATCH_NAMES,
+    OPTIONAL,
+    RANGE,
+    TERNARY,
+    ActionInfo,
+    MatchFieldInfo,
 )
 
 # -- bytestrings ------------------------------------------------------------------

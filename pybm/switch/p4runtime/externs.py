@@ -17,11 +17,23 @@ from p4.v1 import p4runtime_pb2
 from pybm.switch.errors import RuntimeApiError
 from pybm.switch.p4runtime import convert
 from pybm.switch.p4runtime.errors import (
-    ALREADY_EXISTS, INVALID_ARGUMENT, OUT_OF_RANGE, RESOURCE_EXHAUSTED, UNIMPLEMENTED, P4RTError,
+    ALREADY_EXISTS,
+    INVALID_ARGUMENT,
+    OUT_OF_RANGE,
+    RESOURCE_EXHAUSTED,
+    UNIMPLEMENTED,
+    P4RTError,
     from_engine,
 )
 from pybm.switch.p4runtime.pipeline import (
-    EXACT, LPM, OPTIONAL, RANGE, TERNARY, ArrayInfo, Binding, ValueSetInfo,
+    EXACT,
+    LPM,
+    OPTIONAL,
+    RANGE,
+    TERNARY,
+    ArrayInfo,
+    Binding,
+    ValueSetInfo,
 )
 
 Update = p4runtime_pb2.Update

@@ -206,7 +206,7 @@ def _type_bits(spec: p4types_pb2.P4DataTypeSpec) -> tuple[int, bool] | None:
     if kind == "bit":
         return spec.bitstring.bit.bitwidth, False
     if kind == "int":
-        return getattr(spec.bitstring, "int").bitwidth, True
+        return spec.bitstring.int.bitwidth, True
     return None
 
 
@@ -351,13 +351,18 @@ class _Checker:
         if mf.WhichOneof("match") != "match_type" or mf.match_type not in MATCH_NAMES:
             raise P4RTError(INVALID_ARGUMENT,
                             f"{where}: match field '{mf.name}' has an unsupported match kind")
-        if width is not None and width != mf.bitwidth:
-            self.fail(f"{where}: match field '{mf.name}' is {mf.bitwidth} bits in P4Info, "
-                      f"{width} in the JSON")
+        bitwidth = mf.bitwidth
+        if width is not None and width != bitwidth:
+            if bitwidth != 0:
+                self.fail(f"{where}: match field '{mf.name}' is {bitwidth} bits in P4Info, "
+                          f"{width} in the JSON")
+            # p4c gives keys of type error (or another non-bitstring type) no
+            # bitwidth in P4Info; the JSON knows how wide the target keeps them.
+            bitwidth = width
         if kind is not None and kind not in _ENGINE_KINDS[mf.match_type]:
             self.fail(f"{where}: match field '{mf.name}' is {MATCH_NAMES[mf.match_type]} in "
                       f"P4Info, {kind} in the JSON")
-        return MatchFieldInfo(mf.id, mf.name, mf.bitwidth, mf.match_type, kind or "exact")
+        return MatchFieldInfo(mf.id, mf.name, bitwidth, mf.match_type, kind or "exact")
 
     def _arrays(self) -> None:
         pipe, cp = self.pipe, self.cp

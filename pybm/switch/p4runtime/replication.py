@@ -23,7 +23,12 @@ from pybm.switch.engine import MAX_PORT
 from pybm.switch.errors import RuntimeApiError
 from pybm.switch.p4runtime import convert
 from pybm.switch.p4runtime.errors import (
-    ALREADY_EXISTS, INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, UNIMPLEMENTED, P4RTError,
+    ALREADY_EXISTS,
+    INVALID_ARGUMENT,
+    NOT_FOUND,
+    OUT_OF_RANGE,
+    UNIMPLEMENTED,
+    P4RTError,
     from_engine,
 )
 from pybm.switch.p4runtime.pipeline import Binding

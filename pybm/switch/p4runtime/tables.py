@@ -19,10 +19,19 @@ from p4.v1 import p4runtime_pb2
 from pybm.switch.errors import RuntimeApiError
 from pybm.switch.p4runtime import convert
 from pybm.switch.p4runtime.errors import (
-    INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, UNIMPLEMENTED, P4RTError, from_engine,
+    INVALID_ARGUMENT,
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    UNIMPLEMENTED,
+    P4RTError,
+    from_engine,
 )
 from pybm.switch.p4runtime.pipeline import (
-    SCOPE_DEFAULT_ONLY, SCOPE_TABLE_ONLY, Binding, EntryMeta, TableInfo,
+    SCOPE_DEFAULT_ONLY,
+    SCOPE_TABLE_ONLY,
+    Binding,
+    EntryMeta,
+    TableInfo,
 )
 from pybm.switch.tables import Entry, MatchTable
 
