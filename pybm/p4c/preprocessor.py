@@ -390,7 +390,7 @@ class Preprocessor:
                 if len(args) != len(macro.params):
                     raise CompileError(loc, f"macro '{word}' expects {len(macro.params)} arguments, got {len(args)}")
                 expanded_args = {p: self._expand(a.strip(), loc, disabled) for p, a in zip(macro.params, args)}
-                body = _IDENT.sub(lambda mm: expanded_args.get(mm.group(0), mm.group(0)), macro.body)
+                body = _IDENT.sub(lambda mm, ea=expanded_args: ea.get(mm.group(0), mm.group(0)), macro.body)
                 out.append(self._expand(body, loc, disabled | {word}))
                 i = end
                 continue

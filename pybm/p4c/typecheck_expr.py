@@ -597,7 +597,7 @@ class ExprChecker:
                 tv = decl.scope.lookup_type(tv_name)
                 b[tv] = targ
             bound = self.bind_args(ctor.params, args, loc, scope, b, what=f"constructor of {t.name}")
-            for p, a in bound:
+            for _p, a in bound:
                 if a is not None and getattr(a, "const", None) is None and not isinstance(a.type, ObjectT):
                     raise CompileError(a.loc, "constructor arguments must be compile-time constants")
             targs = dict(t.type_args)

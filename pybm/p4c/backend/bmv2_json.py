@@ -25,7 +25,6 @@ from ..midend.locations import (
     Loc,
     PacketLoc,
     RuntimeDataLoc,
-    StackLoc,
     StructLoc,
     TableLoc,
     UnionLoc,
@@ -183,10 +182,9 @@ class ProgramBuilder:
         return frame.qualify(decl.name)
 
     def elaborate_locals(self, decl: ast.Node, frame: Frame) -> None:
-        key = id(frame)
-        if key in self.elaborated:
+        if getattr(frame, "elaborated", False):
             return
-        self.elaborated.add(key)
+        frame.elaborated = True
         for d in decl.locals:
             if isinstance(d, ast.VarDecl):
                 frame.bind(d, self.alloc.alloc(d.ptype, d.name, loc=d.loc))

@@ -148,6 +148,8 @@ class PipelineBuilder:
     def lower_stmt(self, st: ast.Node, fr: Frame, nxt: str | None, ret: str | None) -> str | None:
         if isinstance(st, ast.BlockStmt):
             return self.lower_stmts(st.stmts, fr, nxt, ret)
+        if self._straight(st):
+            return self.straight_code([st], fr, nxt)
         if isinstance(st, ast.ReturnStmt):
             return ret
         if isinstance(st, ast.ExitStmt):
@@ -174,9 +176,15 @@ class PipelineBuilder:
         if isinstance(c, bool):
             branch = st.then if c else st.other
             return self.lower_stmt(branch, fr, nxt, ret) if branch is not None else nxt
+        hit = _table_hit_test(st.cond)
+        if hit is None and _contains_table_apply(st.cond):
+            # a table applied inside a larger condition: evaluate the condition into a
+            # temporary with control flow, keeping && / || short-circuit semantics
+            tmp_decl, tmp_ref = self._bool_temp(fr, st.cond)
+            stmts = self._cond_to_temp(st.cond, tmp_ref) + [ast.IfStmt(tmp_ref, st.then, st.other, loc=st.loc)]
+            return self.lower_stmts(stmts, fr, nxt, ret)
         t_next = self.lower_stmt(st.then, fr, nxt, ret)
         f_next = self.lower_stmt(st.other, fr, nxt, ret) if st.other is not None else nxt
-        hit = _table_hit_test(st.cond)
         if hit is not None:
             call, positive = hit
             if positive:
@@ -193,6 +201,38 @@ class PipelineBuilder:
         if body.prims:
             return self.table_for_body(body, st, name)
         return name
+
+    def _bool_temp(self, fr: Frame, node: ast.Node):
+        decl = ast.VarDecl("cond_tmp", ast.SimpleTypeRef("bool"), loc=node.loc)
+        decl.ptype = BoolT()
+        fr.bind(decl, self.prog.alloc.alloc(BoolT(), "cond_tmp", loc=node.loc))
+        ref = ast.PathExpr("cond_tmp", loc=node.loc, type=BoolT())
+        ref.ref = decl
+        return decl, ref
+
+    def _cond_to_temp(self, e: ast.Expr, tmp: ast.PathExpr) -> list[ast.Node]:
+        loc = e.loc
+
+        def assign(v: ast.Expr) -> ast.AssignStmt:
+            return ast.AssignStmt(tmp, v, loc=loc)
+
+        def lit(b: bool) -> ast.BoolLit:
+            x = ast.BoolLit(b, loc=loc, type=BoolT())
+            x.const = b
+            return x
+        if not _contains_table_apply(e):
+            return [assign(e)]
+        if isinstance(e, ast.Binary) and e.op in ("&&", "||"):
+            first = self._cond_to_temp(e.left, tmp)
+            rest = ast.BlockStmt(self._cond_to_temp(e.right, tmp), loc=loc)
+            test = tmp if e.op == "&&" else ast.Unary("!", tmp, loc=loc, type=BoolT())
+            return first + [ast.IfStmt(test, rest, None, loc=loc)]
+        if isinstance(e, ast.Unary) and e.op == "!":
+            return self._cond_to_temp(e.expr, tmp) + [assign(ast.Unary("!", tmp, loc=loc, type=BoolT()))]
+        hit = _table_hit_test(e)
+        if hit is not None:
+            return [ast.IfStmt(e, assign(lit(True)), assign(lit(False)), loc=loc)]
+        raise CompileError(loc, "unsupported by pybm-p4c: table apply inside this expression")
 
     def lower_switch(self, st: ast.SwitchStmt, fr: Frame, nxt: str | None, ret: str | None) -> str | None:
         if isinstance(st.expr.type, ActionEnumT):
@@ -315,6 +355,11 @@ class PipelineBuilder:
         if pre.prims:
             return self.table_for_body(pre, call, entry)
         return entry
+
+
+def _contains_table_apply(e: ast.Expr) -> bool:
+    from .lower import _walk
+    return any(isinstance(n, ast.Call) and getattr(n, "kind", "") == "table_apply" for n in _walk(e))
 
 
 def _table_hit_test(cond: ast.Expr) -> tuple[ast.Call, bool] | None:

@@ -318,7 +318,7 @@ def field_list_fields(meta_loc: Loc, index: int, path: list[str] | None = None) 
     """Fields of the user metadata annotated with @field_list(index)."""
     out: list[dict] = []
     if isinstance(meta_loc, StructLoc):
-        for fn, ft, annots in meta_loc.ptype.fields:
+        for fn, _ft, annots in meta_loc.ptype.fields:
             sub = meta_loc.fields[fn]
             tagged = False
             for a in annots:

@@ -105,7 +105,7 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
         if kind in ("direct_counter", "direct_meter") and extra["ext"].direct.get("binding") is None:
             continue
         entries.append((prefix, name, decl, (kind, extra)))
-    for name, lid, t in prog.digests:
+    for name, _lid, t in prog.digests:
         entries.append((P.DIGEST, name, None, t))
     for name, st in prog.controller_headers:
         entries.append((P.CONTROLLER_HEADER, name, st.decl, st))

@@ -155,7 +155,7 @@ class Tables:
         explicit = any(e.priority is not None or any(a.name == "priority" for a in e.annotations)
                        for e in d.entries)
         prios = []
-        for i, e in enumerate(d.entries):
+        for e in d.entries:
             p = getattr(e, "priority_value", None)
             for a in e.annotations:
                 if a.name == "priority":
