@@ -646,7 +646,7 @@ class ExprChecker:
                 for tvn, targ in pt.type_args.items():
                     sub[ptd.scope.lookup_type(tvn)] = targ
                 for pp, ap in zip(ps, as_):
-                    if pp.direction != ap.direction:
+                    if (pp.direction == "out") != (ap.direction == "out"):
                         raise CompileError(ap.loc, f"parameter '{ap.name}' of '{at.name}' must have "
                                            f"direction '{pp.direction or 'none'}' as in '{pt.name}'")
                     want = self.subst(pp.ptype, sub)

@@ -1,4 +1,4 @@
-// Range and optional keys, explicit entry priorities (priority = / @priority).
+// Range and optional keys, explicit entry priorities (priority = / @priority; smallest wins as in p4c-bm2-ss).
 #include "include/testlib.p4"
 
 header k_t { bit<16> port; bit<8> proto; bit<8> res; }

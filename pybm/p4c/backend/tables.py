@@ -152,10 +152,13 @@ class Tables:
 
     def entries(self, tl: TableLoc, d: ast.TableDecl) -> list[dict]:
         out = []
-        explicit = any(e.priority is not None or any(a.name == "priority" for a in e.annotations)
-                       for e in d.entries)
-        prios = []
-        for e in d.entries:
+        for pname in ("largest_priority_wins", "priority_delta"):
+            if d.prop(pname) is not None:
+                raise CompileError(d.prop(pname).loc, f"unsupported by pybm-p4c: table property '{pname}'")
+        # As p4c-bm2-ss: an entry's BMv2 priority is its explicit priority (priority = N or
+        # @priority(N)) or else its 1-based position; BMv2 prefers the smallest value.
+        bm_prios = []
+        for i, e in enumerate(d.entries):
             p = getattr(e, "priority_value", None)
             for a in e.annotations:
                 if a.name == "priority":
@@ -163,27 +166,7 @@ class Tables:
                     if not args or not isinstance(args[0], int):
                         raise CompileError(a.loc, "@priority needs an integer")
                     p = args[0]
-            prios.append(p)
-        if explicit:
-            lpw = d.prop("largest_priority_wins")
-            largest_wins = True if lpw is None else bool(getattr(lpw.value, "const", True))
-            delta_p = d.prop("priority_delta")
-            delta = getattr(delta_p.value, "const", 1) if delta_p is not None else 1
-            cur = None
-            for i, p in enumerate(prios):
-                if p is None:
-                    if cur is None:
-                        cur = 1
-                    else:
-                        cur = cur - delta if largest_wins else cur + delta
-                    prios[i] = cur
-                else:
-                    cur = p
-            # BMv2: the smallest priority value wins
-            mx = max(prios) if prios else 0
-            bm_prios = [(mx + 1 - p) if largest_wins else p for p in prios]
-        else:
-            bm_prios = [i + 1 for i in range(len(d.entries))]
+            bm_prios.append(p if p is not None else i + 1)
         for e, prio in zip(d.entries, bm_prios):
             ks = e.keyset
             items = ks.items if isinstance(ks, (ast.TupleKey, ast.ListExpr)) else [ks]
@@ -223,7 +206,7 @@ class Tables:
                 if mk == "optional":
                     raise CompileError(it.loc, "optional keys take a value or _")
                 m = val(it.mask)
-                return {"match_type": "ternary", "key": J.hexval(val(it.value) & m, w), "mask": J.hexval(m, w)}
+                return {"match_type": "ternary", "key": J.hexval(val(it.value), w), "mask": J.hexval(m, w)}
             if isinstance(it, ast.RangeKey):
                 raise CompileError(it.loc, "range value for a ternary key")
             return {"match_type": "ternary", "key": J.hexval(val(it), w), "mask": J.hexval(full, w)}

@@ -1,6 +1,7 @@
 /* pybm-p4c core library: the declarations every P4_16 program may use
  * (P4_16 language specification, "P4 core library"). Written for pybm. */
 #ifndef PYBM_CORE_P4
+#define _CORE_P4_
 #define PYBM_CORE_P4
 
 /* Standard parser errors. */

@@ -3,6 +3,7 @@
  * Programs may #define V1MODEL_VERSION 20200408 before including this file
  * to get the generic index types of counters, meters and registers. */
 #ifndef PYBM_V1MODEL_P4
+#define _V1_MODEL_P4_
 #define PYBM_V1MODEL_P4
 
 #include <core.p4>
