@@ -34,6 +34,8 @@ KEYWORDS = {
 _TYPE_KW_BEFORE_LT = {"BIT", "INT", "VARBIT", "TUPLE", "LIST", "VALUESET"}
 _TYPE_START = {"BIT", "INT", "VARBIT", "BOOL", "TUPLE", "TYPE_IDENTIFIER", "DONTCARE",
                "VOID", "STRING", "ERROR", "LIST"}
+# tokens that can end the return type before a function or method name
+_RET_TYPE_END = {"TYPE_IDENTIFIER", "VOID", "BOOL", ">", "IDENTIFIER", "BIT", "INT", "STRING", "ERROR"}
 _DECL_KW = {"HEADER", "STRUCT", "HEADER_UNION", "CONTROL", "PARSER", "PACKAGE"}
 
 _PUNCT = [
@@ -205,11 +207,12 @@ class P4Lexer:
         def is_type(name: str) -> bool:
             return name in global_types or any(name in s for s, _ in scopes)
 
-        def type_param_list_at(j: int) -> tuple[list[str], int] | None:
-            """If raw[j] is '<' starting 'Ident, Ident, ...>' of unknown names, return them."""
+        def type_param_list_at(j: int, declaring: bool = False) -> tuple[list[str], int] | None:
+            """If raw[j] is '<' starting 'Ident, Ident, ...>' of unknown names (any names when
+            declaring: type parameters may shadow global types), return them."""
             names: list[str] = []
             k = j + 1
-            while k < n and raw[k].kind == "IDENTIFIER" and not is_type(raw[k].text):
+            while k < n and raw[k].kind == "IDENTIFIER" and (declaring or not is_type(raw[k].text)):
                 names.append(raw[k].text)
                 k += 1
                 if k < n and raw[k].kind == ",":
@@ -266,14 +269,16 @@ class P4Lexer:
             elif kind == "<":
                 prev = out_kinds[-1] if out_kinds else ""
                 if prev == "TYPE_IDENTIFIER" or prev in _TYPE_KW_BEFORE_LT:
-                    params = type_param_list_at(i)
+                    before = out_kinds[-2] if len(out_kinds) > 1 else ""
+                    params = type_param_list_at(i, declaring=before in _DECL_KW or before == "EXTERN")
                     if params and prev == "TYPE_IDENTIFIER":
                         pending_params = params[0]
                     brackets.append("T")
                     kind = "<"
                 elif prev in ("IDENTIFIER", "APPLY", "KEY", "ACTIONS", "STATE", "ENTRIES",
                               "TYPE", "PRIORITY"):
-                    params = type_param_list_at(i)
+                    before = out_kinds[-2] if len(out_kinds) > 1 else ""
+                    params = type_param_list_at(i, declaring=before in _RET_TYPE_END)
                     if params and params[1] + 1 < n and raw[params[1] + 1].kind == "(":
                         pending_params = params[0]
                         brackets.append("T")

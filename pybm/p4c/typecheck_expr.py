@@ -828,15 +828,17 @@ class ExprChecker:
         if not isinstance(ot, ObjectT) or ot.kind not in ("parser", "control"):
             raise CompileError(e.loc, f"'{ot}' cannot be applied")
         decl = ot.decl
-        if not isinstance(decl, (ast.ParserDecl, ast.ControlDecl)):
+        if direct and not isinstance(decl, (ast.ParserDecl, ast.ControlDecl)):
             raise CompileError(e.loc, f"'{ot.name}' has no implementation to apply")
-        if isinstance(decl, ast.ParserDecl) and scope.enclosing("parser") is None:
+        # an instance may also have a parser/control *type* (a constructor parameter)
+        is_parser = isinstance(decl, (ast.ParserDecl, ast.ParserTypeDecl))
+        if is_parser and scope.enclosing("parser") is None:
             raise CompileError(e.loc, "parsers can only be applied from parsers")
-        if isinstance(decl, ast.ControlDecl) and scope.enclosing("parser") is not None:
+        if not is_parser and scope.enclosing("parser") is not None:
             raise CompileError(e.loc, "controls cannot be applied from parsers")
         if scope.enclosing("action", "function") is not None:
             raise CompileError(e.loc, "cannot apply a parser or control inside an action or function")
-        if direct and decl.ctor_params:
+        if direct and getattr(decl, "ctor_params", None):
             raise CompileError(e.loc, f"'{decl.name}' has constructor parameters; instantiate it")
         e.kind = "apply"
         e.target = decl

@@ -202,23 +202,38 @@ class ProgramBuilder:
         if otype.kind == "extern":
             return self.externs.instantiate(inst, otype, name, frame)
         if otype.kind in ("parser", "control"):
-            return InstanceLoc(name, otype.decl, getattr(otype, "ctor_bound", []))
+            return InstanceLoc(name, otype.decl, getattr(otype, "ctor_bound", []), frame=frame)
         raise CompileError(inst.loc, f"cannot instantiate '{otype.name}' here")
 
-    def bind_ctor_params(self, decl: Any, bound: list, frame: Frame) -> None:
+    def instance_frame(self, inst: InstanceLoc, kind: str) -> Frame:
+        """The frame of a parser/control instance: one per instance, reused by every apply."""
+        if inst.callee is None:
+            inst.callee = Frame(self.global_frame, inst.name, kind)
+            self.bind_ctor_params(inst.decl, inst.ctor_bound, inst.callee, inst.frame)
+        return inst.callee
+
+    def bind_ctor_params(self, decl: Any, bound: list, frame: Frame, outer: Frame | None = None) -> None:
+        outer = outer or self.global_frame
         for p, a in bound:
             if a is None:
                 continue
             if isinstance(a.type, ObjectT) and isinstance(a, ast.ConstructorCall):
                 frame.bind(p, self.instantiate(a, a.otype, frame.qualify(p.name), frame))
-            elif isinstance(a, ast.PathExpr) and frame.parent is not None:
-                loc = self.global_frame.lookup(a.ref)
+            elif isinstance(a, ast.PathExpr):
+                loc = outer.lookup(a.ref)
                 if loc is not None:
                     frame.bind(p, loc)
                 else:
                     frame.bind(p, ConstLoc(getattr(a, "const", None), p.ptype))
             else:
                 frame.bind(p, ConstLoc(getattr(a, "const", None), p.ptype))
+
+    def direct_instance(self, decl: Any, fr: Frame) -> InstanceLoc:
+        """'C.apply()' without an explicit instance: one implicit instance per scope."""
+        cache = fr.__dict__.setdefault("direct_instances", {})
+        if id(decl) not in cache:
+            cache[id(decl)] = InstanceLoc(fr.qualify(decl.name), decl, [], frame=fr)
+        return cache[id(decl)]
 
     def decl_frame(self, decl: Any, fr: Frame) -> Frame:
         if any(decl is d for d in self.tc.program.decls):

@@ -338,19 +338,19 @@ class PipelineBuilder:
 
     # ------------------------------------------------------------------ sub-controls
     def apply_control(self, call: ast.Call, fr: Frame, nxt: str | None) -> str | None:
-        decl: ast.ControlDecl = call.target
         if getattr(call, "direct", False):
-            name = fr.qualify(decl.name)
-            inst = InstanceLoc(name, decl, [])
+            inst = self.prog.direct_instance(call.target, fr)
         else:
             inst = self.prog.lowerer.lvalue(call.func.expr, fr, Body())
             if not isinstance(inst, InstanceLoc):
                 raise CompileError(call.loc, "apply of something that is not a control instance")
-        callee = Frame(self.prog.global_frame, inst.name, "control")
-        self.prog.bind_ctor_params(decl, inst.ctor_bound, callee)
+        decl: ast.ControlDecl = inst.decl
+        callee = self.prog.instance_frame(inst, "control")
+        # the call was checked against the instance's declared type: rebind by position
+        bound = [(p, a) for p, (_, a) in zip(decl.params, call.bound)]
         pre = Body()
         low = self.prog.lowerer
-        low.bind_params(call.bound, fr, callee, pre, decl.body, call)
+        low.bind_params(bound, fr, callee, pre, decl.body, call)
         entry = self.lower_control_body(decl, callee, nxt)
         if pre.prims:
             return self.table_for_body(pre, call, entry)

@@ -131,17 +131,17 @@ class ParserBuilder:
         self.finish_state(name, body, transition, fr, names)
 
     def apply_subparser(self, call: ast.Call, fr: Frame, body: Body, cont: str, names: dict) -> str:
-        decl: ast.ParserDecl = call.target
         low = self.prog.lowerer
         if getattr(call, "direct", False):
-            inst = InstanceLoc(fr.qualify(decl.name), decl, [])
+            inst = self.prog.direct_instance(call.target, fr)
         else:
             inst = low.lvalue(call.func.expr, fr, body)
             if not isinstance(inst, InstanceLoc):
                 raise CompileError(call.loc, "apply of something that is not a parser instance")
-        callee = Frame(self.prog.global_frame, inst.name, "parser")
-        self.prog.bind_ctor_params(decl, inst.ctor_bound, callee)
-        low.bind_params(call.bound, fr, callee, body, None, call)
+        decl: ast.ParserDecl = inst.decl
+        callee = self.prog.instance_frame(inst, "parser")
+        bound = [(p, a) for p, (_, a) in zip(decl.params, call.bound)]
+        low.bind_params(bound, fr, callee, body, None, call)
         prefix = inst.name.split(".")[-1] + "_"
         return self.lower_parser(decl, callee, prefix, {"accept": cont, "reject": names["reject"]})
 

@@ -124,3 +124,5 @@ class InstanceLoc(Loc):
     decl: Any
     ctor_bound: list
     ptype: P4Type = None  # type: ignore[assignment]
+    frame: Any = None  # the frame the instance was created in (for its constructor arguments)
+    callee: Any = None  # the instance's own frame, created on first apply and reused
