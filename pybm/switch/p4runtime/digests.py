@@ -133,6 +133,7 @@ class DigestManager:
         if st.config.ack_timeout_ns > 0:
             st.cache.update(st.buffer)
             st.sent[st.next_list_id] = (st.buffer, now)
+            self._cond.notify_all()  # the timer has a cache entry to expire
         st.next_list_id += 1
         st.buffer = []
         try:
