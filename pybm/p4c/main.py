@@ -106,8 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 1
     except RecursionError:
-        print(f"{opts['source']}: error: program nesting too deep", file=sys.stderr)
+        print(f"{opts['source']}:0:0: error: program nesting too deep", file=sys.stderr)
         return 1
+    except Exception as e:  # a compiler bug: report it without a traceback
+        if os.environ.get("PYBM_P4C_DEBUG"):
+            raise
+        print(f"{opts['source']}:0:0: error: internal compiler error ({type(e).__name__}: {e}); "
+              "set PYBM_P4C_DEBUG=1 for a traceback", file=sys.stderr)
+        return 3
     out = opts["output"] or os.path.splitext(os.path.basename(opts["source"]))[0] + ".json"
     try:
         with open(out, "w", encoding="utf-8") as f:

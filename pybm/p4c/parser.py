@@ -22,11 +22,28 @@ _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text()
 _LARK: Lark | None = None
 
 
+def _cache_file() -> str | bool:
+    """Building the LALR tables takes ~2 s: lark caches them, keyed by the grammar's hash."""
+    import hashlib
+    import os
+    import tempfile
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(base, "pybm-p4c")
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError:
+        d = tempfile.gettempdir()
+    if not os.access(d, os.W_OK):
+        return False
+    digest = hashlib.sha256(_GRAMMAR.encode()).hexdigest()[:16]
+    return os.path.join(d, f"grammar-{digest}.lark.cache")
+
+
 def _lark() -> Lark:
     global _LARK
     if _LARK is None:
         _LARK = Lark(_GRAMMAR, parser="lalr", lexer=LarkP4Lexer, propagate_positions=True,
-                     maybe_placeholders=False)
+                     maybe_placeholders=False, cache=_cache_file())
         tmap = {}
         for t in _LARK.terminals:
             if t.pattern.type == "str":
