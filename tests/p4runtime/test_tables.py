@@ -283,8 +283,8 @@ def test_lpm_table_from_the_conformance_corpus(rig):
 
 def test_keyless_table_refuses_inserts(rig):
     c, info = rig.primary("arith-bmv2")
-    te = table_entry(info, "ingress.t", act=info.table("ingress.t").preamble.name and None)
-    te.action.action.action_id = info.table("ingress.t").action_refs[0].id
+    te = table_entry(info, "ingress.t")
+    te.action.action.action_id = info.table("ingress.t").action_refs[0].id  # its only action
     code, msg = single_error(refused(c.insert, table_entry=te))
     assert code == "INVALID_ARGUMENT" and "keyless" in msg
 

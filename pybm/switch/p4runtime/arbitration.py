@@ -33,6 +33,7 @@ from pybm.switch.p4runtime.errors import (
 
 ElectionId = tuple[int, int]  # (high, low): tuples compare as the 128-bit value does
 MAX_CONTROLLERS = 16  # per (device_id, role), as PI's server
+MAX_QUEUED = 4096  # notifications waiting for a slow client; more packet-ins etc. are dropped
 CLOSE = object()  # queued to end a stream
 
 
@@ -46,10 +47,17 @@ class Stream:
         self.role = ""
         self.election_id: ElectionId | None = None
         self.closed = False
+        self.dropped = 0
 
-    def send(self, msg: p4runtime_pb2.StreamMessageResponse) -> None:
-        if not self.closed:
-            self.out.put(msg)
+    def send(self, msg: p4runtime_pb2.StreamMessageResponse, *, droppable: bool = False) -> None:
+        """Queue a message; ``droppable`` ones (packet-ins, digests, stream errors) are
+        dropped while the client is far behind, which the specification allows."""
+        if self.closed:
+            return
+        if droppable and self.out.qsize() >= MAX_QUEUED:
+            self.dropped += 1
+            return
+        self.out.put(msg)
 
     def close(self, error: P4RTError | None = None) -> None:
         """End the stream, with an error status if given."""

@@ -126,12 +126,12 @@ class P4RuntimeServer:
             return
         resp = p4runtime_pb2.StreamMessageResponse(packet=msg)
         for s in primaries:
-            s.send(resp)
+            s.send(resp, droppable=True)
         self.stats["packet_in"] += 1
 
     def _send_to_primaries(self, msg: p4runtime_pb2.StreamMessageResponse) -> None:
         for s in self._arb.primaries():
-            s.send(msg)
+            s.send(msg, droppable=True)
 
     # -- pipeline ------------------------------------------------------------------
 
@@ -381,7 +381,7 @@ class P4RuntimeServer:
             err.digest_list_ack.digest_list_ack.CopyFrom(digest_ack)
         elif other is not None:
             err.other.other.CopyFrom(other)
-        stream.send(msg)
+        stream.send(msg, droppable=True)
 
 
 class _Service(p4runtime_pb2_grpc.P4RuntimeServicer):
