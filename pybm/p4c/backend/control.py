@@ -329,12 +329,15 @@ class PipelineBuilder:
                     j, _ = self.prog.lowerer.const_json(a.const, p.ptype, a.loc)
                     data.append(j["value"] if j["type"] == "hexstr" else ("0x1" if j["value"] else "0x0"))
                 return self.const_table("tbl_" + d.name, aid, aname, data, call, nxt)
+        # arguments that are not constants: inline them into a copy of the action that keeps
+        # the action's name (as p4c does), called from a hidden table
         body = Body()
         self.prog.lowerer.inline_action(call, fr, body)
-        if not body.prims:
-            return nxt
-        aid, aname = self.prog.add_action(self.prog.node_name(call), [], body.finish(), hidden=True)
-        return self.const_table("tbl_" + aname, aid, aname, [], call, nxt)
+        aloc = fr.lookup(d)
+        name = aloc.name if isinstance(aloc, ActionLoc) else self.prog.node_name(call)
+        aid, aname = self.prog.add_action(name, [], body.finish(), hidden=not isinstance(aloc, ActionLoc),
+                                          decl=d if isinstance(aloc, ActionLoc) else None)
+        return self.const_table("tbl_" + d.name, aid, aname, [], call, nxt)
 
     # ------------------------------------------------------------------ sub-controls
     def apply_control(self, call: ast.Call, fr: Frame, nxt: str | None) -> str | None:

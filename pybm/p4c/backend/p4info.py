@@ -135,12 +135,24 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
         for a in _annots(getattr(decl, "annotations", []) if decl is not None else []):
             msg.preamble.annotations.append(a)
 
-    for prefix, name, decl, payload in sorted(entries, key=lambda x: id_of[(x[0], x[1])]):
+    # p4c lists objects in the order the program declares them
+    order: dict[int, int] = {}
+    for d in prog.tc.program.decls:
+        order.setdefault(id(d), len(order))
+        for sub in getattr(d, "locals", []):
+            order.setdefault(id(sub), len(order))
+
+    def sort_key(x):
+        return (order.get(id(x[2]), len(order)), x[1])
+
+    for prefix, name, decl, payload in sorted(entries, key=sort_key):
         if prefix == P.ACTION:
             a = info.actions.add()
             preamble(a, prefix, name, decl)
             pid = 0
             for p in decl.params:
+                if p.direction != "":
+                    continue  # bound by the call that was inlined
                 pid += 1
                 prm = a.params.add()
                 prm.id = pid
@@ -196,10 +208,8 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
             t.size = tl.json["max_size"]
             ep = d.prop("entries")
             if ep is not None:
-                if ep.is_const:
-                    t.is_const_table = True
-                else:
-                    t.has_initial_entries = True
+                t.is_const_table = ep.is_const
+                t.has_initial_entries = True
             if tl.json.get("support_timeout"):
                 t.idle_timeout_behavior = p4info_pb2.Table.NOTIFY_CONTROL
         elif prefix in (P.COUNTER, P.DIRECT_COUNTER, P.METER, P.DIRECT_METER, P.REGISTER):
@@ -274,8 +284,10 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                             mk = args[0].name
                 mf.match_type = _MATCH.get(mk, p4info_pb2.MatchField.EXACT)
             v.size = vs.size_value
-    _ = info.type_info  # always present, as p4c emits it
-    info.type_info.SetInParent()
+    if any(len(getattr(info, f)) for f in ("tables", "counters", "direct_counters", "meters",
+                                          "direct_meters", "registers", "digests",
+                                          "controller_packet_metadata", "value_sets")):
+        info.type_info.SetInParent()  # p4c emits an (often empty) type_info then
     return info
 
 
