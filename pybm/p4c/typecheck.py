@@ -501,6 +501,18 @@ class TypeChecker(ExprChecker):
         d.default_ref = None
         if da is not None:
             d.default_ref = self.table_action_call(da.value, d, s, partial=False)
+        else:
+            # the default default action is NoAction (added @defaultonly when not listed)
+            noaction = self.globals.lookup_value("NoAction")
+            if isinstance(noaction, ast.ActionDecl):
+                if all(r.decl is not noaction for r in d.action_refs):
+                    ref = ast.ActionRef("NoAction", None, [ast.Annotation("defaultonly", loc=d.loc)], loc=d.loc)
+                    ref.decl = noaction
+                    ref.implicit = True
+                    d.action_refs.append(ref)
+                dref = ast.ActionRef("NoAction", [], loc=d.loc)
+                dref.decl = noaction
+                d.default_ref = dref
         ep = d.prop("entries")
         d.entries = []
         if ep is not None:

@@ -133,10 +133,10 @@ class ProgramBuilder:
 
     # ------------------------------------------------------------------ actions
     def add_action(self, base: str, runtime_data: list, prims: list, hidden: bool,
-                   decl: ast.ActionDecl | None = None) -> tuple[int, str]:
+                   decl: ast.ActionDecl | None = None, same_name: bool = False) -> tuple[int, str]:
         name = base
         i = 0
-        while name in self.action_names:
+        while name in self.action_names and not same_name:
             name = f"{base}_{i}"
             i += 1
         self.action_names.add(name)
@@ -145,18 +145,24 @@ class ProgramBuilder:
         self.action_infos.append((name, aid, decl, hidden))
         return aid, name
 
-    def action_for(self, aloc: ActionLoc) -> tuple[int, str]:
+    def action_for(self, aloc: ActionLoc, bound: dict | None = None) -> tuple[int, str]:
+        """The BMv2 action of an action declaration instance. 'bound' gives the locations of
+        directional parameters bound in a table's actions list; such an action gets its own
+        copy per table, under the same name (as p4c does)."""
         if not isinstance(aloc, ActionLoc):
             raise CompileError(None, "internal: action not bound")
-        if aloc.name in self.action_cache:
+        if bound is None and aloc.name in self.action_cache:
             return self.action_cache[aloc.name]
         d: ast.ActionDecl = aloc.decl
         fr = Frame(aloc.frame, aloc.frame.prefix, "action")
         runtime = []
         for p in d.params:
             if p.direction != "":
-                raise CompileError(p.loc, "unsupported by pybm-p4c: actions with directional parameters "
-                                   "used in tables")
+                if bound is None or id(p) not in bound:
+                    raise CompileError(p.loc, f"parameter '{p.name}' with a direction needs an argument "
+                                       "where the action is listed")
+                fr.bind(p, bound[id(p)])
+                continue
             t = strip_newtype(p.ptype)
             w = 1 if isinstance(t, BoolT) else width_of(t)
             fr.bind(p, RuntimeDataLoc(len(runtime), p.ptype))
@@ -166,10 +172,12 @@ class ProgramBuilder:
         body.ret_label = Label()
         self.lowerer.stmt(d.body, fr, body)
         body.place(body.ret_label)
-        res = self.add_action(aloc.name, runtime, body.finish(), hidden=False, decl=d)
+        res = self.add_action(aloc.name, runtime, body.finish(), hidden=False, decl=d,
+                              same_name=bound is not None)
         if res[1] != aloc.name:
             raise CompileError(d.loc, f"two different actions are both named '{aloc.name}'")
-        self.action_cache[aloc.name] = res
+        if bound is None:
+            self.action_cache[aloc.name] = res
         return res
 
     # ------------------------------------------------------------------ elaboration

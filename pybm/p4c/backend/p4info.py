@@ -91,7 +91,7 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
     # actions used by tables
     actions: dict[str, tuple[int, ast.ActionDecl]] = {}
     for name, aid, decl, hidden in prog.action_infos:
-        if not hidden and decl is not None:
+        if not hidden and decl is not None and name not in actions:
             actions[name] = (aid, decl)
     for name, (_, decl) in actions.items():
         entries.append((P.ACTION, name, decl, None))
@@ -142,7 +142,23 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
         for sub in getattr(d, "locals", []):
             order.setdefault(id(sub), len(order))
 
+    # NoAction that only tables without a default action use (p4c adds it) is listed where
+    # the first such table's control is declared
+    implicit_pos = None
+    explicit_noaction = False
+    for tl in prog.table_infos:
+        for ar in tl.decl.action_refs:
+            if ar.name == "NoAction":
+                if getattr(ar, "implicit", False):
+                    if implicit_pos is None:
+                        implicit_pos = next((order[id(c)] for c in prog.tc.program.decls
+                                             if tl.decl in getattr(c, "locals", [])), None)
+                else:
+                    explicit_noaction = True
+
     def sort_key(x):
+        if x[0] == P.ACTION and x[1] == "NoAction" and not explicit_noaction and implicit_pos is not None:
+            return (implicit_pos, x[1])
         return (order.get(id(x[2]), len(order)), x[1])
 
     for prefix, name, decl, payload in sorted(entries, key=sort_key):
@@ -181,8 +197,9 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                     r.scope = p4info_pb2.ActionRef.DEFAULT_ONLY
                 elif any(x.name == "tableonly" for x in ar.annotations):
                     r.scope = p4info_pb2.ActionRef.TABLE_ONLY
-                for an in _annots(ar.annotations):
-                    r.annotations.append(an)
+                for an in ar.annotations:
+                    if an.name not in ("name", "id"):
+                        r.annotations.append(_annotation_text(an))
             de = tl.json.get("default_entry")
             dprop = d.prop("default_action")
             if de is not None:
@@ -192,9 +209,13 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                 t.initial_default_action.action_id = id_of[(P.ACTION, dname)]
                 dref = d.default_ref
                 if dref is not None:
-                    for i, (p, arg) in enumerate(zip(dref.decl.params, dref.args)):
+                    pid = 0
+                    for p, arg in zip(dref.decl.params, dref.args):
+                        if p.direction != "":
+                            continue
+                        pid += 1
                         av = t.initial_default_action.arguments.add()
-                        av.param_id = i + 1
+                        av.param_id = pid
                         v = arg.value.const
                         w = _bits(p.ptype)
                         v = int(v) if isinstance(v, bool) else (v & ((1 << w) - 1) if isinstance(v, int) else 0)

@@ -76,10 +76,17 @@ class Tables:
                                "(action profiles/selectors)")
         action_ids, action_names = [], []
         for ar in d.action_refs:
-            if ar.args:
-                raise CompileError(ar.loc, "unsupported by pybm-p4c: arguments in the actions list")
             aloc = tl.frame.lookup(ar.decl)
-            aid, aname = prog.action_for(aloc)
+            if ar.args:
+                bound = {}
+                for p, a in zip(ar.decl.params, ar.args):
+                    if p.direction in ("out", "inout"):
+                        bound[id(p)] = prog.lowerer.lvalue(a.value, tl.frame, pre)
+                    elif p.direction == "in":
+                        bound[id(p)] = prog.lowerer.lvalue(a.value, tl.frame, pre)
+                aid, aname = prog.action_for(aloc, bound)
+            else:
+                aid, aname = prog.action_for(aloc)
             action_ids.append(aid)
             action_names.append(aname)
             ar.json_name = aname
@@ -127,8 +134,7 @@ class Tables:
         dref = d.default_ref
         const_default = d.prop("default_action").is_const if d.prop("default_action") else False
         if dref is not None:
-            aloc = tl.frame.lookup(dref.decl)
-            aid, _ = prog.action_for(aloc)
+            aid = next(ar.json_id for ar in d.action_refs if ar.decl is dref.decl)
             data = [self.arg_value(a.value, p) for p, a in zip(dref.decl.params, dref.args) if p.direction == ""]
             tj["default_entry"] = {"action_id": aid, "action_const": const_default, "action_data": data,
                                    "action_entry_const": const_default}
@@ -173,8 +179,7 @@ class Tables:
             if isinstance(ks, (ast.DefaultKey, ast.DontCare)) and len(d.keys) != 1:
                 items = [ks] * len(d.keys)
             match_key = [self.entry_key(it, k, e) for it, k in zip(items, d.keys)]
-            aloc = tl.frame.lookup(e.action.decl)
-            aid, _ = self.prog.action_for(aloc)
+            aid = next(ar.json_id for ar in d.action_refs if ar.decl is e.action.decl)
             data = [self.arg_value(a.value, p) for p, a in zip(e.action.decl.params, e.action.args or [])
                     if p.direction == ""]
             out.append({"source_info": self.prog.source_info(e), "match_key": match_key,
