@@ -7,6 +7,8 @@ import pytest
 from p4.v1 import p4data_pb2, p4runtime_pb2
 from p4rt_helpers import Update, batch_errors, enc, error_code_name, table_entry, update
 
+from pybm.switch.p4runtime import server
+
 P = p4runtime_pb2
 
 
@@ -331,3 +333,16 @@ def test_value_set_errors(rig):
     # a refused update leaves the previous contents
     [got] = c.read_one(value_set_entry=vset(info))
     assert len(got.value_set_entry.members) == 1
+
+
+def test_large_wildcard_read_is_streamed_in_several_responses(rig, monkeypatch):
+    monkeypatch.setattr(server, "READ_CHUNK", 5)  # entities per ReadResponse
+    c, info = rig.primary("nic_mini")
+    rig.switch.counter_write("ingress.port_counter", 15, 0, 9)
+    req = P.ReadRequest(device_id=0)
+    req.entities.add().counter_entry.counter_id = info.id("counters", "ingress.port_counter")
+    responses = list(c.stub.Read(req, timeout=10))
+    assert [len(r.entities) for r in responses] == [5, 5, 5, 1]
+    cells = [e.counter_entry for r in responses for e in r.entities]
+    assert [x.index.index for x in cells] == list(range(16))
+    assert cells[-1].data.packet_count == 9

@@ -4,10 +4,12 @@ and never take the server down."""
 from __future__ import annotations
 
 import random
+import threading
 
 import grpc
 from p4.v1 import p4data_pb2, p4runtime_pb2
-from p4rt_helpers import Update, batch_errors, error_code_name
+from p4rt_helpers import Stream as ClientStream
+from p4rt_helpers import Update, batch_errors, error_code_name, table_entry, update
 
 from pybm.switch.p4runtime.arbitration import MAX_QUEUED, Stream
 
@@ -167,3 +169,50 @@ def test_slow_clients_lose_packet_ins_not_control_messages():
     assert s.dropped == 5
     s.send(P.StreamMessageResponse())  # arbitration notices are never dropped
     assert s.out.qsize() == MAX_QUEUED + 1
+
+
+def test_concurrent_writers_readers_and_packets(rig):
+    c, info = rig.primary("nic_mini")
+    errors: list[BaseException] = []
+
+    def writer(base: int) -> None:
+        try:
+            for i in range(15):
+                c.write(update(Update.INSERT, table_entry=table_entry(
+                    info, "ingress.fwd", {"hdr.ethernet.dstAddr": base + i}, "ingress.set_port",
+                    port=1 + i % 8)))
+                c.read_one(table_entry=P.TableEntry())
+        except BaseException as e:  # collected for the main thread
+            errors.append(e)
+
+    def traffic() -> None:
+        try:
+            for i in range(200):
+                dst = 0x100 * (1 + i % 4) + i % 15
+                rig.switch.receive(1, dst.to_bytes(6, "big") + bytes(6) + b"\x08\x00" + bytes(40))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(0x100 * k,)) for k in range(1, 5)]
+    threads.append(threading.Thread(target=traffic))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(c.read_one(table_entry=P.TableEntry(table_id=info.id("tables", "ingress.fwd")))) == 60
+    assert rig.switch.stats.get("drop_internal_error", 0) == 0
+    # with every entry in place, every packet is forwarded
+    rig.frames()
+    rig.switch.receive(1, (0x403).to_bytes(6, "big") + bytes(6) + b"\x08\x00" + bytes(40))
+    assert [p for p, _ in rig.frames()] == [1 + 3 % 8]
+
+
+def test_stop_ends_open_streams(rig):
+    c = rig.client()
+    s = ClientStream(c.stub)
+    assert s.arbitrate(0, (0, 1)).status.code == 0
+    rig.server.stop(grace=0)
+    assert s.ended.wait(5)
+    assert s.status in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED,
+                        grpc.StatusCode.UNAVAILABLE)
