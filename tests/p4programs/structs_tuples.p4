@@ -1,4 +1,4 @@
-// Structure initializers, list expressions, struct and header assignment, header
+// Structure initializers, list expressions, tuples, struct and header assignment, header
 // initializer (makes the header valid), struct comparison.
 #include "include/testlib.p4"
 
@@ -23,7 +23,8 @@ control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
             hdr.q = { u = meta.pr.first, v = meta.pr.second };
         }
         p_t copy = hdr.p;
-        copy.x = copy.x + 1;
+        tuple<bit<8>, bit<8>> tp = { copy.x, 8w1 };
+        copy.x = tp[0] + tp[1];
         hdr.p = copy;
         sm.egress_spec = 1;
     }

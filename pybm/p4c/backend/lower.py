@@ -429,6 +429,8 @@ class Lowerer:
             raise CompileError(e.loc, f"cannot access member '{e.name}' here")
         if isinstance(e, ast.Index):
             base = self.lvalue(e.expr, fr, body)
+            if isinstance(base, StructLoc) and isinstance(strip_newtype(base.ptype), TupleT):
+                return base.fields[f"f{e.index.const}"]
             if isinstance(base, StackLoc):
                 c = getattr(e.index, "const", None)
                 if isinstance(c, int):
@@ -548,7 +550,10 @@ class Lowerer:
                 for i, it in enumerate(e.items):
                     self.assign(dst.elems[i], it, fr, body, node)
                 return
-            pairs = [(fn, it) for (fn, _, _), it in zip(st.fields, e.items)]
+            if isinstance(st, TupleT):
+                pairs = [(f"f{i}", it) for i, it in enumerate(e.items)]
+            else:
+                pairs = [(fn, it) for (fn, _, _), it in zip(st.fields, e.items)]
         # evaluate all values first (P4 evaluates the initializer before assigning)
         if isinstance(dst, HeaderLoc):
             self.emit_prim("add_header", [{"type": "header", "value": dst.inst}], body, node)

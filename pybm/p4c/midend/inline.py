@@ -24,6 +24,7 @@ from ..types import (
     NewT,
     StackT,
     StructT,
+    TupleT,
     VarbitT,
     strip_newtype,
 )
@@ -90,6 +91,11 @@ class Allocator:
             return sl
         if isinstance(b, StackT):
             return self.alloc_stack(b, name)
+        if isinstance(b, TupleT):
+            tl = StructLoc(b)
+            for i, et in enumerate(b.elems):
+                tl.fields[f"f{i}"] = self.alloc(et, f"{name}.f{i}", metadata, loc)
+            return tl
         raise CompileError(loc, f"cannot allocate storage for a value of type '{t}'")
 
     def alloc_union(self, st: StructT, name: str) -> UnionLoc:
