@@ -95,12 +95,13 @@ class ParserCompiler:
         out.emit(ind, f"_vl = {self.ex.as_int(length)}")
         out.emit(ind, "if _vl < 0 or _vl % 8:")
         out.emit(ind + 1, f"raise ParserException({self.err['ParserInvalidArgument']})")
-        out.emit(ind, f"if _vl + {fixed} > {max_bits}:")
-        out.emit(ind + 1, f"raise ParserException({self.err['HeaderTooShort']})")
+        # BMv2's extract_VL checks the packet length before the header's max_length
         out.emit(ind, "_o = P.off")
         out.emit(ind, f"_nb = (_vl + {fixed}) // 8")
         out.emit(ind, "if _o + _nb > len(P.data):")
         out.emit(ind + 1, f"raise ParserException({self.err['PacketTooShort']})")
+        out.emit(ind, f"if _vl + {fixed} > {max_bits}:")
+        out.emit(ind + 1, f"raise ParserException({self.err['HeaderTooShort']})")
         out.emit(ind, "_v = int.from_bytes(P.data[_o:_o + _nb], 'big')")
         # fixed fields before and after the varbit one
         shift_expr = "_vl + {}"
@@ -257,7 +258,10 @@ class ParserCompiler:
                 raise ConfigError(f"BMv2 JSON: transition to unknown state '{ns}'")
             return names[ns]
 
-        if keys and any(t["type"] != "default" for t in trans):
+        if not keys:
+            # no key: BMv2 has no switch for the state and takes its default transition
+            trans = [t for t in trans if t["type"] == "default"]
+        elif any(t["type"] != "default" for t in trans):
             code, _ = self._key_code(keys)
             out.emit(ind, f"_k = {code}")
         for t in trans:
@@ -282,7 +286,11 @@ class ParserCompiler:
             else:
                 raise ConfigError(f"BMv2 JSON: unsupported transition type '{ty}'")
             out.emit(ind + 1, f"return {target(t)}")
-        out.emit(ind, f"raise ParserException({self.err['NoMatch']})")
+        # No case matched and the JSON has no default transition: BMv2's
+        # ParseState::find_next_state returns its default next state, which is
+        # null (accept). p4c lowers a P4 select without default to an explicit
+        # noMatch state (verify(false, error.NoMatch)) when it wants the error.
+        out.emit(ind, "return None")
 
     def _vset(self, name: str) -> str:
         if name not in self.vsets:

@@ -280,7 +280,6 @@ class ProgramCompiler:
         out.emit(1, "_n = 0")
         out.emit(1, "_tail = []")
         inputs = c.get("input", [])
-        last_header = None
         for inp in inputs:
             t, v = inp.get("type"), inp.get("value")
             if t == "field":
@@ -297,7 +296,6 @@ class ProgramCompiler:
                 else:
                     out.emit(ind, f"_v = (_v << {spec.width}) | (F[{slot}] & {mask(spec.width)})")
                     out.emit(ind, f"_n += {spec.width}")
-                last_header = inst
             elif t == "hexstr":
                 w = int(inp.get("bitwidth", 0))
                 out.emit(1, f"_v = (_v << {w}) | {parse_hexstr(v) & mask(w)}")
@@ -308,13 +306,10 @@ class ProgramCompiler:
                 out.emit(2, f"_b = {self.parsers.header_bytes_expr(inst)}")
                 out.emit(2, "_v = (_v << (8 * len(_b))) | int.from_bytes(_b, 'big')")
                 out.emit(2, "_n += 8 * len(_b)")
-                last_header = inst
             elif t == "payload":
-                # BMv2 also feeds every header that follows the last input header in
-                # deparser order, then the unparsed payload.
-                for inst in self._headers_after(last_header):
-                    out.emit(1, f"if F[{inst.valid_slot}]:")
-                    out.emit(2, f"_tail.append({self.parsers.header_bytes_expr(inst)})")
+                # simple_switch's BufBuilder appends Packet::data(): the bytes the parser
+                # left behind. Headers parsed after the last input field are not part of
+                # it (JSON_format.md says they are; the implementation never adds them).
                 out.emit(1, "_tail.append(P.data[P.off:])")
             else:
                 raise ConfigError(f"BMv2 JSON: calculation '{name}': unsupported input type '{t}'")
@@ -324,15 +319,6 @@ class ProgramCompiler:
         out.emit(2, "_buf += b''.join(_tail)")
         out.emit(1, f"return {hname}(_buf)")
         self.src.append("\n".join(out.lines))
-
-    def _headers_after(self, inst: Any) -> list[Any]:
-        order = []
-        for d in self.prog.deparsers:
-            order = [self.prog.header(h) for h in d.get("order", [])]
-            break
-        if inst is None or inst not in order:
-            return []
-        return order[order.index(inst) + 1:]
 
     def _checksums(self) -> None:
         out = Emitter()
@@ -352,7 +338,10 @@ class ProgramCompiler:
             cond = ck.get("if_cond")
             cond_code = self.ex.as_bool(self.ex.compile(cond)) if cond else "True"
             if ck.get("verify", True):
-                verify.emit(1, f"if {cond_code} and ({fn}(F, P) & {mask(width)}) != F[{slot}]:")
+                # BMv2's Checksum::verify skips a checksum whose target header is invalid
+                valid = self.prog.header(tgt[0]).valid_slot
+                verify.emit(1, f"if F[{valid}] and {cond_code} and "
+                               f"({fn}(F, P) & {mask(width)}) != F[{slot}]:")
                 verify.emit(2, "_ok = False")
             if ck.get("update", True):
                 out.emit(1, f"if {cond_code}:")

@@ -78,7 +78,13 @@ class Switch:
     def load_config(self, source: str | bytes | dict) -> None:
         """Compile and swap in a BMv2 JSON program (resets all runtime state)."""
         prog = load_program(source)
-        cp = compile_program(prog, drop_port=self.drop_port, trace=self.trace)
+        try:
+            cp = compile_program(prog, drop_port=self.drop_port, trace=self.trace)
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError, RuntimeApiError) as e:
+            # a document whose shape the loader did not check (missing keys, wrong types)
+            raise ConfigError(f"BMv2 JSON: malformed document ({type(e).__name__}: {e})") from None
         with self.lock:
             self.cp = cp
             self.json_text = source if isinstance(source, bytes) else (
@@ -315,8 +321,8 @@ class Switch:
             std = cp.std
             F[std["deq_timedelta"]] = (externs.now_us() - pkt.enq_ts) & 0xFFFFFFFF
             F[std["deq_qdepth"]] = len(self._egress_q[pkt.priority_q])
-            if "qid" in std:
-                F[std["qid"]] = pkt.priority_q
+            if "qid" in std:  # simple_switch: the priority the packet was queued with
+                F[std["qid"]] = self.nb_queues - 1 - pkt.priority_q
         F[self._s_egress_port] = pkt.egress_port
         F[self._s_egress_spec] = self.drop_port + 1
         F[self._s_packet_length] = pkt.plen
@@ -426,6 +432,7 @@ class Switch:
             if not t.with_counters:
                 raise RuntimeApiError("INVALID_ARGUMENT", f"table '{name}' has no direct counter")
             e = t.get(handle)
+            externs.check_counts(name, nbytes, npackets)
             e.bytes, e.packets = nbytes, npackets
 
     def table_meter_set_rates(self, name: str, handle: int, rates: list[tuple[float, int]]) -> None:
@@ -434,7 +441,9 @@ class Switch:
             e = t.get(handle)
             if e.meter is None:
                 raise RuntimeApiError("INVALID_ARGUMENT", f"table '{name}' has no direct meter")
-            externs.check_meter_rates(name, rates, len(rates) or 2)
+            count = next((m.rate_count for m in self._program().meters.values()
+                          if m.is_direct and m.binding == name), 2)
+            externs.check_meter_rates(name, rates, count)
             e.meter.set_rates(rates, externs.now_us())
 
     def table_meter_get_rates(self, name: str, handle: int) -> list[tuple[float, int]]:
@@ -499,6 +508,9 @@ class Switch:
     def parse_vset_add(self, name: str, value: int, mask: int | None = None) -> None:
         with self.lock:
             vs = self._extern("vsets", name)
+            if not isinstance(value, int) or not (mask is None or isinstance(mask, int)):
+                raise RuntimeApiError("INVALID_ARGUMENT",
+                                      f"value set '{name}': value and mask must be integers")
             if value < 0 or value >> max(vs.bitwidth, 1):
                 raise RuntimeApiError("INVALID_ARGUMENT",
                                       f"value set '{name}': value does not fit in {vs.bitwidth} bits")

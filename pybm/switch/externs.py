@@ -21,9 +21,7 @@ class RegisterArray:
         self.cells = [0] * size
 
     def _check(self, index: int) -> None:
-        if not 0 <= index < self.size:
-            raise RuntimeApiError(
-                "OUT_OF_RANGE", f"register '{self.name}': index {index} not in [0, {self.size})")
+        _check_index("register", self.name, index, self.size)
 
     def read(self, index: int) -> int:
         self._check(index)
@@ -31,7 +29,7 @@ class RegisterArray:
 
     def write(self, index: int, value: int) -> None:
         self._check(index)
-        if value < 0 or value > self.mask:
+        if not isinstance(value, int) or value < 0 or value > self.mask:
             raise RuntimeApiError(
                 "INVALID_ARGUMENT",
                 f"register '{self.name}': value {value} does not fit in {self.bitwidth} bits")
@@ -53,9 +51,7 @@ class CounterArray:
         self.bytes = [0] * size
 
     def _check(self, index: int) -> None:
-        if not 0 <= index < self.size:
-            raise RuntimeApiError(
-                "OUT_OF_RANGE", f"counter '{self.name}': index {index} not in [0, {self.size})")
+        _check_index("counter", self.name, index, self.size)
 
     def read(self, index: int) -> tuple[int, int]:
         """-> (bytes, packets), the order simple_switch_CLI prints them."""
@@ -64,6 +60,7 @@ class CounterArray:
 
     def write(self, index: int, nbytes: int, npackets: int) -> None:
         self._check(index)
+        check_counts(self.name, nbytes, npackets)
         self.bytes[index] = nbytes
         self.packets[index] = npackets
 
@@ -127,9 +124,7 @@ class MeterArray:
         self.meters = [Meter(by_bytes) for _ in range(size)]
 
     def _check(self, index: int) -> None:
-        if not 0 <= index < self.size:
-            raise RuntimeApiError(
-                "OUT_OF_RANGE", f"meter '{self.name}': index {index} not in [0, {self.size})")
+        _check_index("meter", self.name, index, self.size)
 
     def execute(self, index: int, nbytes: int) -> int:
         return self.meters[index].execute(nbytes, now_us())
@@ -148,10 +143,33 @@ class MeterArray:
         self.meters[index].rates = []
 
 
+def _check_index(kind: str, name: str, index: int, size: int) -> None:
+    if not isinstance(index, int):
+        raise RuntimeApiError("INVALID_ARGUMENT", f"{kind} '{name}': index {index!r} is not an integer")
+    if not 0 <= index < size:
+        raise RuntimeApiError("OUT_OF_RANGE", f"{kind} '{name}': index {index} not in [0, {size})")
+
+
+def check_counts(name: str, nbytes: int, npackets: int) -> None:
+    for what, v in (("byte count", nbytes), ("packet count", npackets)):
+        if not isinstance(v, int) or v < 0:
+            raise RuntimeApiError(
+                "INVALID_ARGUMENT", f"counter '{name}': {what} {v!r} is not a non-negative integer")
+
+
 def check_meter_rates(name: str, rates: list[tuple[float, int]], rate_count: int) -> None:
+    try:
+        rates = [(r, b) for r, b in rates]
+    except (TypeError, ValueError):
+        raise RuntimeApiError(
+            "INVALID_ARGUMENT", f"meter '{name}': rates must be (rate, burst) pairs") from None
     if len(rates) != rate_count:
         raise RuntimeApiError(
             "INVALID_ARGUMENT", f"meter '{name}': expected {rate_count} rates, got {len(rates)}")
+    for r, b in rates:
+        if not isinstance(r, (int, float)) or not isinstance(b, int):
+            raise RuntimeApiError(
+                "INVALID_ARGUMENT", f"meter '{name}': rate {r!r} / burst {b!r} are not numbers")
     for i, (r, b) in enumerate(rates):
         if r < 0 or b < 0:
             raise RuntimeApiError("INVALID_ARGUMENT", f"meter '{name}': negative rate or burst")

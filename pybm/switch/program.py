@@ -152,6 +152,29 @@ class Program:
                 names = ", ".join(p["name"] for p in pipe["action_profiles"])
                 raise ConfigError(
                     f"BMv2 JSON: action profiles/selectors are not supported ({names})")
+        self._check_ids()
+
+    def _check_ids(self) -> None:
+        """Ids become parts of generated Python names: they must be integers."""
+        doc = self.doc
+        objs: list[tuple[str, Any]] = []
+        for key in ("header_stacks", "header_union_stacks", "actions", "field_lists", "learn_lists"):
+            objs += [(key, o) for o in _list(doc, key)]
+        for p in self.parsers:
+            objs += [("parse state", s) for s in p.get("parse_states", [])]
+        for pipe in self.pipelines.values():
+            for key in ("tables", "conditionals", "action_calls"):
+                objs += [(key, o) for o in pipe.get(key, []) or []]
+        for kind, o in objs:
+            ids = [("id", o.get("id"))]
+            if "action_id" in o:
+                ids.append(("action_id", o["action_id"]))
+            if isinstance(o.get("default_entry"), dict):
+                ids.append(("default action_id", o["default_entry"].get("action_id")))
+            for what, v in ids:
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    raise ConfigError(f"BMv2 JSON: {kind} '{o.get('name')}': {what} {v!r} "
+                                      "is not a non-negative integer")
 
     # -- loading ---------------------------------------------------------
 
@@ -176,8 +199,9 @@ class Program:
                     raise ConfigError(
                         f"BMv2 JSON: header type '{ht['name']}': bad width for field {name}")
             t = HeaderType(ht["name"], ht.get("id", 0), fields, ht.get("max_length"), varbit_index)
-            if varbit_index is not None and t.max_length is None:
-                raise ConfigError(f"BMv2 JSON: varbit header type '{t.name}' lacks max_length")
+            if varbit_index is not None and not (isinstance(t.max_length, int)
+                                                 and t.max_length >= 0):
+                raise ConfigError(f"BMv2 JSON: varbit header type '{t.name}' lacks a valid max_length")
             self.header_types[t.name] = t
 
     def _load_instances(self) -> None:
@@ -280,7 +304,7 @@ def load_program(source: str | bytes | dict[str, Any]) -> Program:
         return Program(doc)
     except ConfigError:
         raise
-    except (KeyError, TypeError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ConfigError(f"BMv2 JSON: malformed document ({type(e).__name__}: {e})") from None
 
 

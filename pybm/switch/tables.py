@@ -197,6 +197,9 @@ class MatchTable:
             if priority is None:
                 raise RuntimeApiError(
                     "INVALID_ARGUMENT", f"table '{self.name}': {self.match_type} entries need a priority")
+            if not isinstance(priority, int):
+                raise RuntimeApiError(
+                    "INVALID_ARGUMENT", f"table '{self.name}': priority {priority!r} is not an integer")
         else:
             priority = 0
         a = self.action(action)
