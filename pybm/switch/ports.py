@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,32 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+ETH_P_8021Q = 0x8100
+# struct tpacket_auxdata: status, len, snaplen (u32); mac, net, vlan_tci, vlan_tpid (u16)
+_AUXDATA = struct.Struct("=IIIHHHH")
 MAX_FRAME = 65535
+
+
+def restore_vlan_tag(data: bytes, ancdata: list[tuple[int, int, bytes]]) -> bytes:
+    """Put back the 802.1Q tag the kernel moved into PACKET_AUXDATA.
+
+    Linux strips the outermost VLAN tag of every received frame
+    (skb_vlan_untag) before packet sockets see it, whatever the NIC's
+    rx-vlan offload says, and reports it in the auxiliary data instead.
+    libpcap, and therefore simple_switch, re-inserts it; so do we.
+    """
+    for level, kind, raw in ancdata:
+        if level != SOL_PACKET or kind != PACKET_AUXDATA or len(raw) < _AUXDATA.size:
+            continue
+        status, _len, _snap, _mac, _net, tci, tpid = _AUXDATA.unpack_from(raw)
+        if tci or status & TP_STATUS_VLAN_VALID:
+            if not (tpid or status & TP_STATUS_VLAN_TPID_VALID):
+                tpid = ETH_P_8021Q
+            return data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data
 
 
 class SwitchLike(Protocol):
@@ -68,6 +94,8 @@ class InterfacePort(Port):
             self.sock.bind((ifname, 0))
             # absorb bursts while a packet is being processed (BMv2 has deeper queues too)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            # VLAN tags the kernel strips come back as auxiliary data
+            self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         except OSError as e:
             raise OSError(f"cannot open interface '{ifname}' for port {number}: {e.strerror}") from e
         ifindex = socket.if_nametoindex(ifname)
@@ -88,7 +116,7 @@ class InterfacePort(Port):
         sock = self.sock
         while not self._closed:
             try:
-                data, addr = sock.recvfrom(MAX_FRAME)
+                data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME, socket.CMSG_SPACE(64))
             except OSError:
                 if self._closed:
                     return
@@ -96,6 +124,7 @@ class InterfacePort(Port):
                 continue
             if addr[2] == PACKET_OUTGOING:  # our own transmissions
                 continue
+            data = restore_vlan_tag(data, ancdata)
             self.rx += 1
             if self.pcap_in is not None:
                 self.pcap_in.write(data)
