@@ -598,11 +598,33 @@ class _ToAst(Transformer):
         return ch[0]
 
     def for_statement(self, meta, ch):
-        raise CompileError(self._loc(meta), "unsupported by pybm-p4c: for loops (BMv2 pipelines "
-                           "have no loops; unroll by hand)")
+        init = next((c for c in ch if isinstance(c, _ForInit)), [])
+        update = next((c for c in ch if isinstance(c, _ForUpdate)), [])
+        rest = [c for c in ch if isinstance(c, ast.Node) and not isinstance(c, (_ForInit, _ForUpdate))]
+        body = rest[-1]
+        cond = rest[0] if len(rest) == 2 else None
+        return ast.ForStmt(list(init), cond, list(update), body, loc=self._loc(meta))
 
     def for_in_statement(self, meta, ch):
-        return self.for_statement(meta, ch)
+        raise CompileError(self._loc(meta), "unsupported by pybm-p4c: for-in loops")
+
+    def for_init_statements(self, meta, ch):
+        return _ForInit(ch)
+
+    def for_update_statements(self, meta, ch):
+        return _ForUpdate(ch)
+
+    def for_var_init(self, meta, ch):
+        return ast.VarDecl(ch[1], ch[0], ch[2], loc=self._loc(meta))
+
+    def for_assign(self, meta, ch):
+        return ast.AssignStmt(ch[0], ch[1], loc=self._loc(meta))
+
+    def for_op_assign(self, meta, ch):
+        return self.op_assignment(meta, ch)
+
+    def for_call(self, meta, ch):
+        return self.call_statement(meta, ch)
 
     # ------------------------------------------------------------ arguments
     def argument_list(self, meta, ch):
@@ -728,6 +750,14 @@ class _ToAst(Transformer):
 
     def constructor_call(self, meta, ch):
         return ast.ConstructorCall(ch[0], list(ch[1]), loc=self._loc(meta))
+
+
+class _ForInit(list):
+    pass
+
+
+class _ForUpdate(list):
+    pass
 
 
 class _Transition:

@@ -620,6 +620,19 @@ class TypeChecker(ExprChecker):
                 raise CompileError(st.loc, "exit is not allowed in a parser")
         elif isinstance(st, ast.EmptyStmt):
             pass
+        elif isinstance(st, ast.ForStmt):
+            if scope.enclosing("parser") is not None:
+                raise CompileError(st.loc, "for loops are not allowed in parsers")
+            inner = Scope(scope, kind="loop")
+            for x in st.init:
+                self.check_stmt(x, inner)
+            if st.cond is not None:
+                self.check_expr(st.cond, inner, BoolT())
+                if not isinstance(st.cond.type, BoolT):
+                    raise CompileError(st.cond.loc, f"loop condition must be bool, not '{st.cond.type}'")
+            for x in st.update:
+                self.check_stmt(x, inner)
+            self.check_stmt(st.body, Scope(inner))
         elif isinstance(st, ast.VarDecl):
             self.check_var(st, scope)
         elif isinstance(st, ast.ConstDecl):

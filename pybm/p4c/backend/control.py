@@ -91,6 +91,15 @@ class PipelineBuilder:
     def _straight(self, st: ast.Node) -> bool:
         if isinstance(st, _STRAIGHT):
             return True
+        if isinstance(st, ast.ForStmt):
+            # a loop runs inside one action (BMv2 actions can jump; pipelines cannot loop)
+            from .lower import _walk
+            for n in _walk(st):
+                if isinstance(n, ast.Call) and getattr(n, "kind", "") in ("table_apply", "apply"):
+                    raise CompileError(n.loc, "unsupported by pybm-p4c: table or control apply inside a for loop")
+                if isinstance(n, (ast.ExitStmt, ast.ReturnStmt)):
+                    raise CompileError(n.loc, "unsupported by pybm-p4c: exit/return inside a for loop")
+            return True
         if isinstance(st, ast.CallStmt):
             return getattr(st.call, "kind", "") not in ("table_apply", "apply", "action")
         return False

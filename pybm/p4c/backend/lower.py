@@ -623,6 +623,21 @@ class Lowerer:
                 body.place(els)
         elif isinstance(st, ast.SwitchStmt):
             self.switch_in_action(st, fr, body)
+        elif isinstance(st, ast.ForStmt):
+            if body.in_parser:
+                raise CompileError(st.loc, "for loops are not allowed in parsers")
+            for x in st.init:
+                self.stmt(x, fr, body)
+            top, end = Label(), Label()
+            body.place(top)
+            if st.cond is not None:
+                cj = self.cond(st.cond, fr, body)
+                body.emit(self.prim("_jump_if_zero", [J.param(J.b2d(cj)), {"type": "hexstr", "_label": end}], st))
+            self.stmt(st.body, fr, body)
+            for x in st.update:
+                self.stmt(x, fr, body)
+            body.emit(self.prim("_jump", [{"type": "hexstr", "_label": top}], st))
+            body.place(end)
         elif isinstance(st, ast.ReturnStmt):
             if st.expr is not None:
                 if body.ret_loc is None:

@@ -1,4 +1,4 @@
-// expect: 11:9: error: unsupported by pybm-p4c: for loops
+// expect: 17:13: error: unsupported by pybm-p4c: table or control apply inside a for loop
 #include "include/testlib.p4"
 header h_t { bit<8> a; bit<16> b; }
 struct headers { ethernet_t eth; h_t h; }
@@ -7,8 +7,15 @@ parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metad
     state start { pkt.extract(hdr.eth); pkt.extract(hdr.h); transition accept; }
 }
 control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    table t {
+        key = { hdr.h.a : exact; }
+        actions = { NoAction; }
+    }
     apply {
-        for (bit<8> i = 0; i < 4; i = i + 1) { hdr.h.a = hdr.h.a + 1; }
+        for (bit<8> i = 0; i < 4; i = i + 1) {
+            hdr.h.a = hdr.h.a + 1;
+            t.apply();
+        }
     }
 }
 NO_CHECKSUM(VC, headers, meta_t)
