@@ -282,6 +282,16 @@ class EmptyStmt(Stmt):
 
 
 @dataclass
+class BreakStmt(Stmt):
+    pass
+
+
+@dataclass
+class ContinueStmt(Stmt):
+    pass
+
+
+@dataclass
 class ForStmt(Stmt):
     init: list[Node]
     cond: Expr | None

@@ -19,7 +19,7 @@ from .errors import CompileError, SourceLoc
 
 KEYWORDS = {
     "abstract": "ABSTRACT", "action": "ACTION", "actions": "ACTIONS", "apply": "APPLY",
-    "bool": "BOOL", "bit": "BIT", "const": "CONST", "control": "CONTROL",
+    "bool": "BOOL", "bit": "BIT", "break": "BREAK", "continue": "CONTINUE", "const": "CONST", "control": "CONTROL",
     "default": "DEFAULT", "else": "ELSE", "entries": "ENTRIES", "enum": "ENUM",
     "error": "ERROR", "exit": "EXIT", "extern": "EXTERN", "false": "FALSE", "for": "FOR",
     "header": "HEADER", "header_union": "HEADER_UNION", "if": "IF", "in": "IN",

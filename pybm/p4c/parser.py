@@ -564,6 +564,12 @@ class _ToAst(Transformer):
     def return_statement(self, meta, ch):
         return ast.ReturnStmt(ch[1] if len(ch) > 1 else None, loc=self._loc(meta))
 
+    def break_statement(self, meta, ch):
+        return ast.BreakStmt(loc=self._loc(meta))
+
+    def continue_statement(self, meta, ch):
+        return ast.ContinueStmt(loc=self._loc(meta))
+
     def exit_statement(self, meta, ch):
         return ast.ExitStmt(loc=self._loc(meta))
 

@@ -620,6 +620,10 @@ class TypeChecker(ExprChecker):
                 raise CompileError(st.loc, "exit is not allowed in a parser")
         elif isinstance(st, ast.EmptyStmt):
             pass
+        elif isinstance(st, (ast.BreakStmt, ast.ContinueStmt)):
+            if scope.enclosing("loop") is None:
+                raise CompileError(st.loc, f"{'break' if isinstance(st, ast.BreakStmt) else 'continue'} "
+                                   "outside a loop")
         elif isinstance(st, ast.ForStmt):
             if scope.enclosing("parser") is not None:
                 raise CompileError(st.loc, "for loops are not allowed in parsers")

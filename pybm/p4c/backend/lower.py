@@ -61,6 +61,7 @@ class Body:
     in_parser: bool = False
     ret_label: Label | None = None  # where 'return' jumps
     ret_loc: Loc | None = None  # where a function's return value goes
+    loops: list = field(default_factory=list)  # (continue label, break label) of enclosing loops
     labels: list[Label] = field(default_factory=list)
 
     def emit(self, prim: dict) -> None:
@@ -628,12 +629,15 @@ class Lowerer:
                 raise CompileError(st.loc, "for loops are not allowed in parsers")
             for x in st.init:
                 self.stmt(x, fr, body)
-            top, end = Label(), Label()
+            top, end, nxt = Label(), Label(), Label()
             body.place(top)
             if st.cond is not None:
                 cj = self.cond(st.cond, fr, body)
                 body.emit(self.prim("_jump_if_zero", [J.param(J.b2d(cj)), {"type": "hexstr", "_label": end}], st))
+            body.loops.append((nxt, end))
             self.stmt(st.body, fr, body)
+            body.loops.pop()
+            body.place(nxt)
             for x in st.update:
                 self.stmt(x, fr, body)
             body.emit(self.prim("_jump", [{"type": "hexstr", "_label": top}], st))
@@ -648,6 +652,11 @@ class Lowerer:
             body.emit(self.prim("_jump", [{"type": "hexstr", "_label": body.ret_label}], st))
         elif isinstance(st, ast.ExitStmt):
             body.emit(self.prim("exit", [], st))
+        elif isinstance(st, (ast.BreakStmt, ast.ContinueStmt)):
+            if not body.loops:
+                raise CompileError(st.loc, "break/continue outside a loop")
+            target = body.loops[-1][1 if isinstance(st, ast.BreakStmt) else 0]
+            body.emit(self.prim("_jump", [{"type": "hexstr", "_label": target}], st))
         else:
             raise CompileError(getattr(st, "loc", None), f"unsupported statement {type(st).__name__} here")
 
