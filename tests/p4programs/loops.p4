@@ -1,4 +1,5 @@
-// for loops (run inside one action with _jump/_jump_if_zero): in the apply body and in an action.
+// for loops with break/continue (run inside one action with _jump/_jump_if_zero): in the
+// apply body and in an action.
 #include "include/testlib.p4"
 
 header c_t { bit<8> n; bit<8> sum; bit<16> pow; }
@@ -25,6 +26,12 @@ control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
     apply {
         bit<8> acc = 0;
         for (bit<8> i = 1; i <= hdr.c.n; i = i + 1) {
+            if (i == 10) {
+                break;
+            }
+            if (i == 3) {
+                continue;
+            }
             acc = acc + i;
         }
         hdr.c.sum = acc;
