@@ -479,7 +479,7 @@ class Lowerer:
             body.emit(self.prim(op, [dst.json(), J.param(self.as_data(src, src_bool))], node))
             return
         if isinstance(dst, ExprLoc) and dst.expr.get("value", {}).get("op") == "access_field":
-            body.emit(self.prim("assign", [dst.expr, J.param(self.as_data(src, src_bool))], node))
+            body.emit(self.prim("assign", [J.param(dst.expr), J.param(self.as_data(src, src_bool))], node))
             return
         raise CompileError(getattr(node, "loc", None), "cannot assign to this location")
 
