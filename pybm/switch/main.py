@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from typing import NoReturn
 
 from pybm.switch.engine import Switch
 from pybm.switch.errors import ConfigError
@@ -43,8 +44,15 @@ def _interface(text: str) -> tuple[int, str]:
     return n, name
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # simple_switch (bm::OptionsParser) exits with status 1 on a bad command line
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _ArgumentParser(
         prog="pybm-switch",
         description="BMv2-compatible v1model software switch with a P4Runtime server (pybm).")
     ap.add_argument("json_pos", nargs="?", metavar="JSON", help="BMv2 JSON program")
