@@ -581,3 +581,39 @@ def header_program(fields: list[Any], *extra_headers: tuple[str, str]) -> Progra
     p.state("start", [extract("h")])
     p.deparse("h", *[n for n, _ in extra_headers])
     return p
+
+
+NEW_SRC_MAC = 0x0200000000AA
+
+
+def port_swap_program() -> Program:
+    """The program the process-level tests run: frames from port 0 go to port 1 and
+    back; IPv4 gets its TTL decremented and its checksum updated; every forwarded
+    frame gets source MAC 02:00:00:00:00:aa; EtherType 0x9999 is dropped."""
+    p = Program("port_swap")
+    p.header_type("ethernet_t", [["dst", 48], ["src", 48], ["type", 16]])
+    p.header_type("ipv4_t", [
+        ["version", 4], ["ihl", 4], ["diffserv", 8], ["totalLen", 16], ["identification", 16],
+        ["flags", 3], ["fragOffset", 13], ["ttl", 8], ["protocol", 8], ["hdrChecksum", 16],
+        ["srcAddr", 32], ["dstAddr", 32]])
+    p.header("ethernet", "ethernet_t")
+    p.header("ipv4", "ipv4_t")
+    p.state("start", [extract("ethernet")], key=[fld("ethernet", "type")],
+            transitions=[trans(0x0800, "parse_ipv4", width=2), default(None)])
+    p.state("parse_ipv4", [extract("ipv4")])
+    p.deparse("ethernet", "ipv4")
+    p.calc("ipv4_csum", "csum16", [fld("ipv4", n) for n in (
+        "version", "ihl", "diffserv", "totalLen", "identification", "flags", "fragOffset", "ttl",
+        "protocol", "srcAddr", "dstAddr")])
+    p.checksum("ipv4_ck", ("ipv4", "hdrChecksum"), "ipv4_csum", if_cond=valid("ipv4"),
+               verify=False)
+    drop = p.code("ingress", "drop", [prim("mark_to_drop", hdr("standard_metadata"))])
+    ttl = p.code("ingress", "ttl", [
+        assign(fld("ipv4", "ttl"), band(ex("-", fld("ipv4", "ttl"), hexv(1)), 8))])
+    is_ip = p.cond("ingress.is_ip", valid("ipv4"), ttl, None)
+    swap = p.code("ingress", "swap", [
+        assign(sm("egress_spec"), band(ex("^", sm("ingress_port"), hexv(1)), 9)),
+        assign(fld("ethernet", "src"), hexv(NEW_SRC_MAC))], is_ip)
+    p.start("ingress", p.cond("ingress.is_drop", ex("==", fld("ethernet", "type"), hexv(0x9999)),
+                              drop, swap))
+    return p
