@@ -262,7 +262,7 @@ class ParserCompiler:
             # no key: BMv2 has no switch for the state and takes its default transition
             trans = [t for t in trans if t["type"] == "default"]
         elif any(t["type"] != "default" for t in trans):
-            code, _ = self._key_code(keys)
+            code, key_bits = self._key_code(keys)
             out.emit(ind, f"_k = {code}")
         for t in trans:
             ty = t["type"]
@@ -279,6 +279,7 @@ class ParserCompiler:
                     out.emit(ind, f"if _k & {mv} == {val & mv}:")
             elif ty == "parse_vset":
                 vs = self._vset(t["value"])
+                self.pc.objects.parse_vset(t["value"]).key_bits = key_bits
                 if m is None:
                     out.emit(ind, f"if {vs}.contains(_k, None):")
                 else:

@@ -27,9 +27,13 @@ CORE_ERRORS = {"NoError": 0, "PacketTooShort": 1, "NoMatch": 2, "StackOutOfBound
 
 
 class ParseValueSet:
+    """Members are in the layout of the select key that uses the set: each key field
+    padded to whole bytes, as JSON transition values are (``key_bits`` wide)."""
+
     def __init__(self, name: str, bitwidth: int, max_size: int):
         self.name = name
-        self.bitwidth = bitwidth
+        self.bitwidth = bitwidth  # compressed_bitwidth: the fields' widths without padding
+        self.key_bits: int | None = None  # padded key width, known once a transition uses it
         self.max_size = max_size
         self.values: set[int] = set()
         self.masked: list[tuple[int, int]] = []  # (value, mask) members

@@ -511,9 +511,13 @@ class Switch:
             if not isinstance(value, int) or not (mask is None or isinstance(mask, int)):
                 raise RuntimeApiError("INVALID_ARGUMENT",
                                       f"value set '{name}': value and mask must be integers")
-            if value < 0 or value >> max(vs.bitwidth, 1):
+            # members use the select key's layout (fields padded to bytes), like the
+            # transition values of the JSON; a key of several fields is wider than
+            # compressed_bitwidth
+            width = vs.key_bits or vs.bitwidth
+            if value < 0 or value >> max(width, 1):
                 raise RuntimeApiError("INVALID_ARGUMENT",
-                                      f"value set '{name}': value does not fit in {vs.bitwidth} bits")
+                                      f"value set '{name}': value does not fit in {width} bits")
             if vs.max_size and len(vs.values) + len(vs.masked) >= vs.max_size:
                 raise RuntimeApiError("RESOURCE_EXHAUSTED", f"value set '{name}' is full")
             if mask is None:
