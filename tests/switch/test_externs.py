@@ -225,6 +225,23 @@ def test_csum16_and_xor16_and_identity() -> None:
     assert _hash("identity", data=bytes(range(1, 13)), size=1 << 64) == 0x0102030405060708
 
 
+def test_xor32_and_other_custom_crc_widths() -> None:
+    assert _hash("xor32", data=b"\x12\x34\x56\x78\x9a\xbc") == 0x12345678 ^ 0x9ABC0000
+    assert _hash("crc8_custom") == 0xF4  # CRC-8 (poly 0x07), BMv2's default
+    assert _hash("crc64_custom", size=1 << 64) == _crc(CHECK, 64, 0x1B, 0, True, True, 0)
+
+
+def test_round_robin_hashes() -> None:
+    h = Harness(_hash_program("round_robin"))
+    outs = [int.from_bytes(h.one(0, d + bytes(8))[1][9:], "big")
+            for d in (CHECK, CHECK, b"987654321", CHECK)]
+    assert outs == [0, 1, 2, 3]
+    h = Harness(_hash_program("round_robin_consistent"))
+    outs = [int.from_bytes(h.one(0, d + bytes(8))[1][9:], "big")
+            for d in (CHECK, b"987654321", CHECK, b"000000000", b"987654321")]
+    assert outs == [0, 1, 0, 2, 1]
+
+
 def test_hash_base_and_size() -> None:
     assert _hash("crc32", base=100, size=1000) == 100 + 0xCBF43926 % 1000
     assert _hash("crc16", base=7, size=1) == 7

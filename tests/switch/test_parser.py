@@ -13,6 +13,8 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
+from pybm.switch.errors import RuntimeApiError
+
 from .bmv2 import (
     ERR,
     Harness,
@@ -344,6 +346,33 @@ def test_parse_value_set_membership_changes_at_run_time() -> None:
     assert h.one(0, f) == (1, _res(0, 1) + f)
     h.sw.parse_vset_clear("pvs")
     assert h.one(0, f) == (1, _res(0, 0) + f)
+
+
+def test_value_set_on_a_key_of_several_fields_uses_the_padded_key_layout() -> None:
+    """A select key of a 4-bit and a 12-bit field is 24 bits wide once each field
+    is padded to whole bytes (JSON_format.md); members use that layout."""
+    p = Program()
+    p.header_type("t_t", [["a", 4], ["b", 12]])
+    p.header_type("x_t", [["v", 8]])
+    p.header("t", "t_t")
+    p.header("x", "x_t")
+    p.vset("pvs", 16)
+    p.state("start", [extract("t")], key=[fld("t", "a"), fld("t", "b")],
+            transitions=[vset_trans("pvs", "parse_x"), default(None)])
+    p.state("parse_x", [extract("x")])
+    p.deparse("t", "x")
+    _with_result(p, assign(fld("res", "aux"), ex("b2d", None, ex("d2b", None, fld("x", "$valid$")))))
+    h = Harness(p)
+    f = b"\xa1\x23\x77rest"  # a = 0xa, b = 0x123
+    h.sw.parse_vset_add("pvs", 0x0A0123)
+    assert h.one(0, f) == (1, _res(0, 1) + f)
+    assert h.one(0, b"\xa1\x24\x77rest") == (1, _res(0, 0) + b"\xa1\x24\x77rest")
+    h.sw.parse_vset_clear("pvs")
+    h.sw.parse_vset_add("pvs", 0x0B0000, 0x0F0000)  # any b when a == 0xb
+    assert h.one(0, b"\xbf\xff\x77rest") == (1, _res(0, 1) + b"\xbf\xff\x77rest")
+    with pytest.raises(RuntimeApiError) as e:
+        h.sw.parse_vset_add("pvs", 0x1000000)
+    assert e.value.code == "INVALID_ARGUMENT"
 
 
 # -- checksums -------------------------------------------------------------------------

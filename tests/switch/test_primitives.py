@@ -297,6 +297,15 @@ def test_exit_skips_rest_of_ingress_but_not_egress() -> None:
     assert out == b"\x01\x00\x03"
 
 
+def test_exit_takes_effect_between_nodes_not_inside_the_action() -> None:
+    """BMv2 checks the exit flag between control-flow nodes (Pipeline::apply); the
+    rest of the action that called exit still runs (p4c guards such code itself)."""
+    p = header_program([["a", 8], ["b", 8]])
+    p.run("ingress", [set_port(1), prim("exit"), assign(fld("h", "a"), hexv(7))],
+          [assign(fld("h", "b"), hexv(9))])
+    assert Harness(p).one(0, b"\x00\x00") == (1, b"\x07\x00")
+
+
 def test_exit_in_egress_skips_rest_of_egress() -> None:
     p = header_program([["a", 8], ["b", 8]])
     p.run("ingress", [set_port(2)])

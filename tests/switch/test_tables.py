@@ -79,6 +79,21 @@ def test_exact_two_keys_and_static_key_mask() -> None:
     assert _out(h, 0x12AB, 6) == 0xEE
 
 
+def test_key_on_signed_field_matches_its_bit_pattern() -> None:
+    p = header_program([["s", 8, True], ["out", 8]])
+    p.action("set_out", [assign(fld("h", "out"), rtd(0))], [("v", 8)])
+    p.action("miss", [assign(fld("h", "out"), hexv(0xEE))])
+    fwd = p.code("ingress", "fwd", [set_port(1)])
+    p.table("t", keys=[key("exact", "h", "s")], actions=["set_out", "miss"], base_next=fwd)
+    p.start("ingress", "t")
+    h = Harness(p)
+    h.sw.table_add("t", [0xFF], "set_out", [1])   # -1 as an 8-bit pattern
+    h.sw.table_add("t", [0x7F], "set_out", [2])
+    assert h.one(0, b"\xff\x00") == (1, b"\xff\x01")
+    assert h.one(0, b"\x7f\x00") == (1, b"\x7f\x02")
+    assert h.one(0, b"\x80\x00") == (1, b"\x80\xee")
+
+
 def test_lpm_longest_prefix_wins() -> None:
     h = Harness(_table_program([key("lpm", "h", "k")]))
     h.sw.table_add("t", [(0x0000, 0)], "set_out", [1])
