@@ -112,7 +112,9 @@ control NicIngress(inout headers_t hdr,
 
         sm.priority = PRIO_REGULAR;
         meta.deliver_port = meta.peer_port;   // host stack unless a flow says otherwise
-        if (hdr.udp.isValid()) {
+        if (hdr.rtp.isValid()) {
+            // an RTP version 2 header was parsed (UDP payload of 12+ bytes); the
+            // port decides whether it really is RTP
             rtp_ports.apply();
         }
         flow_assoc.apply(hdr, meta, sm);

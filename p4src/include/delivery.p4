@@ -63,7 +63,9 @@ control Delivery(inout headers_t hdr,
         truncate(PLACEMENT_BYTES + (bit<32>)meta.l4_payload_len);
     }
 
-    action add_rx_meta(bit<16> flags) {
+    // flags is computed in the apply block, so it is an `in` parameter: a
+    // directionless one would be control-plane data (and appear in P4Info)
+    action add_rx_meta(in bit<16> flags) {
         hdr.rx_meta.setValid();
         hdr.rx_meta.magic = P4NIC_MAGIC;
         hdr.rx_meta.type = PT_RX_META;
