@@ -534,8 +534,7 @@ class TypeChecker(ExprChecker):
             if p.name in ("size", "max_size"):
                 d.size_value = self.const_int(p.value, s, "table size")
             elif p.name in ("counters", "meters", "implementation", "support_timeout",
-                            "largest_priority_wins", "priority_delta", "psa_direct_counter",
-                            "psa_direct_meter", "psa_implementation"):
+                            "largest_priority_wins", "priority_delta"):
                 self.check_expr(p.value, s, None)
             else:
                 raise CompileError(p.loc, f"unknown table property '{p.name}'")

@@ -164,8 +164,7 @@ class ParserBuilder:
         for c in sel.cases:
             target = names.get(c.state, c.state)
             trans.extend(self.case_transitions(c, widths, target, fr))
-        if not any(t["type"] == "default" for t in trans):
-            trans.append(self.default_transition(names["reject"]))
+        # no default: BMv2 ends parsing with error.NoMatch when nothing matches, as P4 requires
         self.states.append(self.state_json(name, body, keys, trans))
 
     def select_key(self, e: ast.Expr, fr: Frame, body: Body) -> tuple[dict, int]:
