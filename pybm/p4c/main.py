@@ -49,7 +49,7 @@ def parse_args(argv: list[str]) -> dict:
             if v != "text":
                 raise UsageError(f"unsupported P4Runtime format '{v}' (only text)")
         elif a in ("--p4runtime-files", "--p4rt"):
-            opts["p4info"] = value(a).split(",")[0]
+            opts["p4info"] = [f for f in value(a).split(",") if f]
         elif a == "-o":
             opts["output"] = value(a)
         elif a == "-I":
@@ -75,8 +75,16 @@ def parse_args(argv: list[str]) -> dict:
 def compile_program(source: str, include_dirs: list[str] | None = None,
                     defines: dict[str, str] | None = None) -> tuple[dict, str]:
     """Compile a P4 file; returns (BMv2 JSON dict, P4Info text). Raises CompileError."""
+    bmv2, info = compile_to_objects(source, include_dirs, defines)
+    from .backend.p4info import p4info_text
+    return bmv2, p4info_text(info)
+
+
+def compile_to_objects(source: str, include_dirs: list[str] | None = None,
+                       defines: dict[str, str] | None = None):
+    """Compile a P4 file; returns (BMv2 JSON dict, P4Info message). Raises CompileError."""
     from .backend.bmv2_json import ProgramBuilder
-    from .backend.p4info import build_p4info, p4info_text
+    from .backend.p4info import build_p4info
     from .parser import parse_program
     from .preprocessor import preprocess_file
     from .typecheck import typecheck
@@ -86,8 +94,23 @@ def compile_program(source: str, include_dirs: list[str] | None = None,
     tc = typecheck(program)
     builder = ProgramBuilder(tc, source, {})
     bmv2 = builder.build()
-    info = build_p4info(builder)
-    return bmv2, p4info_text(info)
+    return bmv2, build_p4info(builder)
+
+
+def write_p4info(info, path: str) -> None:
+    """Like p4c: the file name's extension picks the format (.json, .bin, else text)."""
+    from google.protobuf import json_format
+
+    from .backend.p4info import p4info_text
+    if path.endswith(".json"):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(json_format.MessageToJson(info) + "\n")
+    elif path.endswith(".bin"):
+        with open(path, "wb") as f:
+            f.write(info.SerializeToString())
+    else:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(p4info_text(info))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if str(e) else 0
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     try:
-        bmv2, p4info = compile_program(opts["source"], opts["include"], opts["defines"])
+        bmv2, p4info = compile_to_objects(opts["source"], opts["include"], opts["defines"])
     except CompileError as e:
         print(str(e), file=sys.stderr)
         return 1
@@ -119,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(out, "w", encoding="utf-8") as f:
             json.dump(bmv2, f, indent=2)
             f.write("\n")
-        if opts["p4info"]:
-            with open(opts["p4info"], "w", encoding="utf-8") as f:
-                f.write(p4info)
+        for path in opts["p4info"] or []:
+            write_p4info(p4info, path)
     except OSError as e:
         print(f"pybm-p4c: error: cannot write output: {e}", file=sys.stderr)
         return 1
