@@ -39,7 +39,7 @@ import ptf.testutils as tu
 from p4nic.driver import NicDriver, PortMap
 from ptf.base_tests import BaseTest
 from ptf.mask import Mask
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, IPOption
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
@@ -132,6 +132,13 @@ def field(frame: bytes, where: tuple[int, int], base: int = 0) -> int:
     return int.from_bytes(frame[base + off:base + off + size], "big")
 
 
+# IPv4 / TCP options for parser tests
+RR_OPTION_40 = IPOption(b"\x07\x27\x04" + bytes(36) + b"\x00")     # record route: IHL 15
+ROUTER_ALERT = IPOption(b"\x94\x04\x00\x00")                       # IHL 6
+TCP_OPTIONS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (123456, 654321)),
+               ("NOP", None), ("WScale", 7)]                     # data offset 10
+
+
 # ---- test frames ----------------------------------------------------------------------------
 def pad(frame: bytes, size: int = 60) -> bytes:
     """Ethernet minimum frame (without FCS): zero padding as a NIC's MAC adds it."""
@@ -197,6 +204,69 @@ def l2(smac: str, dmac: str, vlans: Iterable[int] = (), qinq: bool = False):
         else:
             pkt = pkt / Dot1Q(vlan=vid, prio=i + 1)
     return pkt
+
+
+def split_l2(frame: bytes) -> tuple[bytes, int]:
+    """(VLAN tags, offset of the L3 header) of an Ethernet frame."""
+    off = 12
+    while frame[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
+        off += 4
+    return frame[12:off], off + 2
+
+
+def tcp_segment_info(frame: bytes) -> dict:
+    """Addresses, ports, seq/ack and payload length of a TCP segment in ``frame``."""
+    _, l3 = split_l2(frame)
+    if frame[l3] >> 4 == 4:
+        ip = IP(frame[l3:])
+        plen = ip.len - ip.ihl * 4 - ip[TCP].dataofs * 4
+        info = {"v": 4, "src": ip.src, "dst": ip.dst, "ip": ip}
+    else:
+        ip = IPv6(frame[l3:])
+        plen = ip.plen - ip[TCP].dataofs * 4
+        info = {"v": 6, "src": ip.src, "dst": ip.dst, "ip": ip}
+    t = ip[TCP]
+    info.update(sport=t.sport, dport=t.dport, seq=t.seq, ack=t.ack, payload_len=plen,
+                payload=bytes(t.payload)[:plen])
+    return info
+
+
+def expected_nic_ack(frame: bytes) -> bytes:
+    """The acknowledgment the NIC sends for the received TCP segment ``frame``:
+    MACs, addresses and ports swapped, VLAN tags kept, no IP or TCP options, seq = the
+    segment's ack, ack = seq + payload length, flags ACK, window 65535; IPv4: TOS 0,
+    id 0, DF, TTL 64; IPv6: traffic class and flow label kept, hop limit 64. The
+    checksums are scapy's own."""
+    tags, l3 = split_l2(frame)
+    s = tcp_segment_info(frame)
+    eth = frame[6:12] + frame[0:6] + tags + frame[l3 - 2:l3]
+    tcp = TCP(sport=s["dport"], dport=s["sport"], seq=s["ack"],
+              ack=(s["seq"] + s["payload_len"]) & 0xFFFFFFFF, dataofs=5, reserved=0,
+              flags="A", window=65535, urgptr=0)
+    if s["v"] == 4:
+        ip = IP(version=4, ihl=5, tos=0, len=40, id=0, flags="DF", frag=0, ttl=64,
+                proto=6, src=s["dst"], dst=s["src"])
+    else:
+        ip = IPv6(version=6, tc=s["ip"].tc, fl=s["ip"].fl, plen=20, nh=6, hlim=64,
+                  src=s["dst"], dst=s["src"])
+    return eth + bytes(ip / tcp)
+
+
+def scapy_checksums_ok(frame: bytes) -> bool:
+    """scapy's own check: recompute the IPv4 header and TCP checksums of ``frame``."""
+    pkt = Ether(frame)
+    got = []
+    want = []
+    if IP in pkt:
+        got.append(pkt[IP].chksum)
+        del pkt[IP].chksum
+    got.append(pkt[TCP].chksum)
+    del pkt[TCP].chksum
+    rebuilt = Ether(bytes(pkt))
+    if IP in rebuilt:
+        want.append(rebuilt[IP].chksum)
+    want.append(rebuilt[TCP].chksum)
+    return got == want
 
 
 def hexdiff(expected: bytes, got: bytes, care: list[int] | None = None) -> str:

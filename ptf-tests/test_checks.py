@@ -26,11 +26,14 @@ from base_test import (
     PEER_MAC,
     PLACEMENT,
     RECORDS,
+    ROUTER_ALERT,
+    RR_OPTION_40,
     RX_META_GAP,
     RX_META_TS,
     RXF_FLOW_HIT,
     RXF_RTP,
     RXF_TS_VALID,
+    TCP_OPTIONS,
     WIRE0,
     WIRE1,
     P4nicTest,
@@ -44,15 +47,10 @@ from base_test import (
     udp6,
 )
 from p4nic.driver import Flow
-from scapy.layers.inet import IP, TCP, UDP, IPOption
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
-
-RR_OPTION_40 = IPOption(b"\x07\x27\x04" + bytes(36) + b"\x00")     # IHL 15
-ROUTER_ALERT = IPOption(b"\x94\x04\x00\x00")                       # IHL 6
-TCP_OPTIONS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (123456, 654321)),
-               ("NOP", None), ("WScale", 7)]                     # data offset 10
 
 
 class DropTest(P4nicTest):
