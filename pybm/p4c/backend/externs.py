@@ -251,6 +251,7 @@ class Externs:
             raise CompileError(args["algo"].loc, "hash algorithm must be a HashAlgorithm constant")
         inputs = self.flatten_fields(args["data"], fr, body, e)
         calc = self.prog.add_calculation(algo, inputs, e)
+        self.prog.uses_hash = True
         dst = low.lvalue(args["result"], fr, body)
         base = low.data(args["base"], fr, body)
         mx = low.data(args["max"], fr, body)

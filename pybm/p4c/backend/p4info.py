@@ -307,7 +307,8 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
             v.size = vs.size_value
     if any(len(getattr(info, f)) for f in ("tables", "counters", "direct_counters", "meters",
                                           "direct_meters", "registers", "digests",
-                                          "controller_packet_metadata", "value_sets")):
+                                          "controller_packet_metadata", "value_sets")) \
+            or getattr(prog, "uses_hash", False):
         info.type_info.SetInParent()  # p4c emits an (often empty) type_info then
     return info
 
