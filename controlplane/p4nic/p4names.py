@@ -1,0 +1,151 @@
+"""Every name and constant of p4src/ the host software depends on, in one place.
+
+Names are the fully qualified P4Info names p4c (and pybm-p4c) give the
+objects of p4src/p4nic.p4; constants mirror p4src/include/defines.p4. When
+the P4 program changes, this is the one module to update.
+"""
+
+from __future__ import annotations
+
+# ---- tables ---------------------------------------------------------------------
+PORT_CONFIG = "NicIngress.port_config"
+RTP_PORTS = "NicIngress.rtp_ports"
+MAC_FILTER = "NicIngress.rx_checks.mac_filter"
+L4_PROTO_ALLOWED = "NicIngress.rx_checks.l4_proto_allowed"
+FLOW_V4 = "NicIngress.flow_assoc.flow_v4"
+FLOW_V6 = "NicIngress.flow_assoc.flow_v6"
+ESP_FLOW = "NicIngress.flow_assoc.esp_flow"
+SA_V4 = "NicIngress.key_memory.sa_v4"
+CAPTURE_TRIGGER = "NicIngress.capture.capture_trigger"
+
+FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW)
+
+# ---- match fields (P4Info names) ---------------------------------------------------
+MF_IN_PORT = "meta.in_port"
+MF_UDP_DST_PORT = "hdr.udp.dst_port"
+MF_ETH_DST = "hdr.ethernet.dst_addr"
+MF_IP_PROTO = "meta.ip_proto"
+MF_IPV4_SRC = "hdr.ipv4.src_addr"
+MF_IPV4_DST = "hdr.ipv4.dst_addr"
+MF_IPV4_PROTO = "hdr.ipv4.protocol"
+MF_IPV6_SRC = "hdr.ipv6.src_addr"
+MF_IPV6_DST = "hdr.ipv6.dst_addr"
+MF_IPV6_NEXT_HDR = "hdr.ipv6.next_hdr"
+MF_L4_SRC_PORT = "meta.l4_src_port"
+MF_L4_DST_PORT = "meta.l4_dst_port"
+MF_ESP_SPI = "hdr.esp.spi"
+# capture_trigger keys
+MF_DIRECTION = "meta.direction"
+MF_CAP_IN_PORT = "meta.in_port"
+MF_CAP_IP_SRC = "meta.ip_src"
+MF_CAP_IP_DST = "meta.ip_dst"
+MF_CAP_IP_PROTO = "meta.ip_proto"
+MF_CAP_L4_SRC = "meta.l4_src_port"
+MF_CAP_L4_DST = "meta.l4_dst_port"
+MF_CAP_PAYLOAD_HEAD = "meta.l4_payload_head"
+
+# ---- actions ----------------------------------------------------------------------
+SET_PORT_ROLE = "NicIngress.set_port_role"
+MARK_RTP = "NicIngress.mark_rtp"
+ACCEPT_MAC = "NicIngress.rx_checks.accept_mac"
+ACCEPT_PROTO = "NicIngress.rx_checks.accept_proto"
+SET_FLOW = "NicIngress.flow_assoc.set_flow"
+SET_KEY = "NicIngress.key_memory.set_key"
+CAPTURE = "NicIngress.capture.capture"
+
+# ---- counters -----------------------------------------------------------------------
+DROP_REASONS = "NicIngress.drop_reasons"
+
+# ---- digests ------------------------------------------------------------------------
+DIGEST_PSH = "psh_notify_t"
+DIGEST_KEY_REQUEST = "key_request_t"
+
+# ---- controller headers ---------------------------------------------------------------
+PACKET_OUT = "packet_out"
+PACKET_IN = "packet_in"
+
+# ---- constants of defines.p4 -----------------------------------------------------------
+CPU_PORT = 255
+
+ROLE_NONE = 0
+ROLE_WIRE = 1
+ROLE_HOST = 2
+
+DIR_RX = 0
+DIR_TX = 1
+DIRECTIONS = {"rx": DIR_RX, "tx": DIR_TX}
+
+IP_PROTO_ICMP = 1
+IP_PROTO_TCP = 6
+IP_PROTO_UDP = 17
+IP_PROTO_ESP = 50
+IP_PROTO_ICMPV6 = 58
+# what the NIC accepts by default (l4_proto_allowed)
+DEFAULT_L4_PROTOCOLS = (IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, IP_PROTO_ESP, IP_PROTO_ICMPV6)
+
+FLOW_STATES = {"IDLE": 0, "MONITOR": 1, "ZERO_COPY": 2}
+TS_MODES = {"none": 0, "in_packet": 1, "record": 2}
+
+MAX_FLOWS = 1024          # per-flow registers are indexed by flow id
+
+# drop_reasons counter index -> name (DROP_* of defines.p4)
+DROP_REASON_NAMES = {
+    0: "none",
+    1: "dmac",
+    2: "runt",
+    3: "giant",
+    4: "truncated",
+    5: "ipv4_version",
+    6: "ipv4_ihl",
+    7: "ipv4_total_len",
+    8: "ipv4_checksum",
+    9: "unknown_proto",
+    10: "tcp_header",
+    11: "udp_length",
+    12: "ipv6_version",
+    13: "ipv6_length",
+    14: "port_unconfigured",
+    15: "parser_other",
+}
+NUM_DROP_REASONS = 16
+
+# multicast group encoding (NicIngress apply block):
+#   mgid = MCAST_BASE | deliver_port << 4 | with_record << 3 | ack_code
+#   ack_code: 0 = no NIC ACK, else 1 + the wire port the ACK leaves on
+MCAST_BASE = 0x1000
+RID_DELIVER = 0
+RID_RECORD = 1
+RID_ACK = 2
+MAX_ACK_CODE = 7          # ack_code shares bits 0..2 with nothing else: wire ports 0..6
+MAX_DELIVER_PORT = 255    # deliver_port << 4 must stay below MCAST_BASE
+
+CAPTURE_SESSION = 64
+
+PRIO_REGULAR = 7
+
+# packet-out operations / packet-in reasons
+OUT_OP_TX = 0
+OUT_OP_CLOCK_PROBE = 1
+OUT_OP_INJECT_RX = 2
+IN_REASON_CLOCK = 1
+
+# p4nic host-side header types (magic "PN")
+P4NIC_MAGIC = 0x504E
+P4NIC_VERSION = 1
+PT_RX_META = 1
+PT_TS_RECORD = 2
+PT_PLACEMENT = 3
+PT_CAPTURE = 4
+PT_CLOCK = 5
+
+RXF_TS_VALID = 0x0001
+RXF_KEY_VALID = 0x0002
+RXF_NO_KEY = 0x0004
+RXF_FLOW_HIT = 0x0008
+RXF_RTP = 0x0010
+
+
+def mcast_group_id(deliver_port: int, with_record: bool, ack_port: int | None) -> int:
+    """The multicast group NicIngress picks for a delivery (see the P4 apply block)."""
+    ack_code = 0 if ack_port is None else ack_port + 1
+    return MCAST_BASE | (deliver_port << 4) | (int(with_record) << 3) | ack_code
