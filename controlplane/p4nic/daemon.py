@@ -1,0 +1,127 @@
+"""``p4nic start``: the long-running driver process.
+
+It connects as the primary controller, loads the pipeline, sets the NIC up,
+installs the configured flows, SAs, triggers and RTP ports, then keeps
+running: the NIC clock mapping is refreshed into the state file (for
+capture agents in other processes), key requests are answered from the SA
+database, the capture agent runs if configured, and the control socket
+serves the other ``p4nic`` commands. SIGINT/SIGTERM stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from p4nic.capture import CaptureAgent
+from p4nic.config import StartConfig
+from p4nic.control import ControlServer
+from p4nic.driver import NicDriver
+from p4nic.service import NicService
+
+log = logging.getLogger("p4nic.daemon")
+
+
+class NicDaemon:
+    def __init__(self, cfg: StartConfig):
+        cfg.validate()
+        self.cfg = cfg
+        self.driver = NicDriver(cfg.grpc_addr, cfg.device_id, cfg.election_id)
+        self.capture: CaptureAgent | None = None
+        self.server: ControlServer | None = None
+        self.service: NicService | None = None
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        cfg = self.cfg
+        drv = self.driver
+        os.makedirs(cfg.state_dir, exist_ok=True)
+        # claim the socket first: a second daemon must fail before touching the device
+        self.server = ControlServer(cfg.socket_path, self._handle)
+        try:
+            drv.connect()
+            if cfg.load_pipeline:
+                drv.load_pipeline(cfg.p4info, cfg.json)
+                log.info("pipeline loaded: %s, %s", cfg.p4info, cfg.json)
+            else:
+                drv.use_device_pipeline()
+            drv.setup(cfg.ports, nic_macs=cfg.nic_macs, promiscuous=cfg.promiscuous,
+                      clock_interval=cfg.clock_interval, clock_state_path=cfg.clock_path)
+            log.info("NIC set up: ports %s; %s", cfg.ports.to_dict(),
+                     drv.clock.mapping.describe())
+            for sa, install in cfg.sas:
+                drv.sa_database.add(sa)
+                if install:
+                    drv.add_sa(sa)
+            for f in cfg.flows:
+                drv.add_flow(f)
+            for f in cfg.esp_flows:
+                drv.add_esp_flow(f)
+            for t in cfg.triggers:
+                drv.add_capture_trigger(t)
+            for p in cfg.rtp_ports:
+                drv.add_rtp_port(int(p))
+            if cfg.capture is not None:
+                clock = drv.clock
+                self.capture = CaptureAgent(
+                    cfg.capture.iface, cfg.capture.out,
+                    clock=lambda: clock.mapping if clock.calibrated else None,
+                    rotate_bytes=cfg.capture.rotate_bytes, max_files=cfg.capture.max_files)
+                self.capture.start()
+            self.service = NicService(drv, self.capture, daemon=True)
+            with open(cfg.pid_path, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except BaseException:
+            self.shutdown()
+            raise
+        self.server.start()
+        log.info("control socket %s; clock state %s", cfg.socket_path, cfg.clock_path)
+        self.ready.set()
+
+    def _handle(self, op: str, args: dict[str, Any]) -> Any:
+        if self.service is None:
+            raise RuntimeError("the daemon is still starting")
+        if op == "shutdown":
+            self.stopping.set()
+            return {"stopping": True}
+        return self.service.handle(op, args)
+
+    def run(self) -> int:
+        """start(), then serve until SIGINT/SIGTERM (or a shutdown request)."""
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stopping.set()
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        self.start()
+        print(f"p4nic: running (pid {os.getpid()}), control socket {self.cfg.socket_path}",
+              flush=True)
+        while not self.stopping.wait(0.5):
+            if self.driver.client.stream_failure is not None:
+                log.error("lost the P4Runtime stream: %s", self.driver.client.stream_failure)
+                self.shutdown()
+                return 1
+        self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop serving; the NIC keeps its tables (they are the data plane's state)."""
+        if self.server is not None:
+            try:
+                self.server.stop()
+            except OSError:
+                pass
+            self.server = None
+        if self.capture is not None:
+            self.capture.stop()
+            log.info("capture: %s", self.capture.stats.to_dict())
+            self.capture = None
+        self.driver.close()
+        try:
+            os.unlink(self.cfg.pid_path)
+        except FileNotFoundError:
+            pass
