@@ -1,0 +1,147 @@
+"""Fixtures for the host-software tests: the compiled NIC, a switch on veth
+pairs in a network namespace (real pybm-switch process), a driver on it, and
+raw-socket taps on the switch ports."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from p4nic.driver import NicDriver, PortMap
+from p4nic.lab import NicLab
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NIC_MAC = "02:00:00:00:00:01"
+PEER_MAC = "02:00:00:00:00:02"
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+@dataclass(frozen=True)
+class Build:
+    json: str
+    p4info: str
+
+
+@pytest.fixture(scope="session")
+def nic_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """p4src/p4nic.p4 compiled by the project's compiler (pybm-p4c, as `make build`).
+
+    P4NIC_BUILD_DIR=DIR uses DIR/p4nic.json and DIR/p4nic.p4info.txtpb instead
+    (e.g. the output of the real p4c-bm2-ss).
+    """
+    prebuilt = os.environ.get("P4NIC_BUILD_DIR")
+    if prebuilt:
+        return Build(os.path.join(prebuilt, "p4nic.json"),
+                     os.path.join(prebuilt, "p4nic.p4info.txtpb"))
+    out = tmp_path_factory.mktemp("p4nic-build")
+    json_path, p4info = str(out / "p4nic.json"), str(out / "p4nic.p4info.txtpb")
+    compiler = os.path.join(os.path.dirname(sys.executable), "pybm-p4c")
+    done = subprocess.run([compiler, "--arch", "v1model", "-I", os.path.join(REPO, "p4src"),
+                           "-o", json_path, "--p4runtime-files", p4info,
+                           os.path.join(REPO, "p4src", "p4nic.p4")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, f"p4nic.p4 does not compile:\n{done.stderr}"
+    return Build(json_path, p4info)
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: network namespaces and raw sockets")
+    for tool in ("ip", "ethtool"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[NicLab]:
+    """pybm-switch (no program yet) in its own namespace, ports 0-6 on veth pairs."""
+    need_root()
+    tag = os.getpid() % 100000
+    workdir = tempfile.mkdtemp(prefix="p4nic-lab-")
+    nl = NicLab(netns=f"p4nic-t{tag}", prefix=f"t{tag}p", workdir=workdir)
+    try:
+        nl.create()
+        nl.start_switch()
+        yield nl
+    finally:
+        nl.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+PORTS = PortMap(wire=(0, 1), host_stack=2, consumer=3, placement=4, records=5, capture=6,
+                cpu=255)
+
+
+@pytest.fixture
+def driver(lab: NicLab, nic_build: Build) -> Iterator[NicDriver]:
+    """Connected as primary, pipeline loaded, NIC set up; cleared afterwards."""
+    drv = NicDriver(grpc_addr=lab.grpc_addr, device_id=0, election_id=1)
+    drv.connect()
+    try:
+        drv.load_pipeline(nic_build.p4info, nic_build.json)
+        drv.setup(PORTS, nic_macs=[NIC_MAC], promiscuous=False)
+        yield drv
+        drv.clear_all()
+    finally:
+        drv.close()
+
+
+class Tap:
+    """Raw socket on the outside end of a switch port: send frames, read what the
+    switch sent out of that port."""
+
+    def __init__(self, iface: str):
+        self.iface = iface
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.bind((iface, 0))
+
+    def send(self, frame: bytes) -> None:
+        self.sock.send(frame)
+
+    def recv(self, count: int, timeout: float = 10.0) -> list[bytes]:
+        """Up to ``count`` frames the switch sent; fewer only if ``timeout`` passes."""
+        frames: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(frames) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if not ready:
+                break
+            data, addr = self.sock.recvfrom(65536)
+            if addr[2] != PACKET_OUTGOING:
+                frames.append(data)
+        return frames
+
+    def drain(self, quiet: float = 0.3) -> list[bytes]:
+        """Everything that arrives until ``quiet`` seconds pass without a frame."""
+        frames: list[bytes] = []
+        while True:
+            got = self.recv(1, quiet)
+            if not got:
+                return frames
+            frames.extend(got)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def taps(lab: NicLab) -> Iterator[dict[int, Tap]]:
+    t = {p: Tap(lab.outside(p)) for p in lab.ports}
+    try:
+        yield t
+    finally:
+        for tap in t.values():
+            tap.close()

@@ -1,0 +1,143 @@
+"""Network properties from NIC timestamps and protocol selection (seed 002)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from p4nic.netprops import (
+    SELECTION_TABLE,
+    NetworkProperties,
+    apply_congestion_control,
+    arrival_rate_bps,
+    arrival_rate_pps,
+    burst_lengths,
+    dispersions,
+    estimate,
+    loss_rate,
+    lost_packets,
+    mean_dispersion_us,
+    path_capacity_bps,
+    route_replace_command,
+    select_protocol,
+    unwrap_sequence,
+)
+
+
+def test_seed_002_worked_example() -> None:
+    # three 100-byte packets stamped 4, 9, 13 us: dispersions 5 and 4, mean 4.5 us,
+    # capacity 800 bit / 4.5 us = 177.8 Mbit/s
+    ts = [4, 9, 13]
+    assert dispersions(ts) == [5, 4]
+    assert mean_dispersion_us(ts) == 4.5
+    assert path_capacity_bps(ts, 100) == pytest.approx(177.777e6, rel=1e-4)
+    assert round(path_capacity_bps(ts, 100) / 1e6, 1) == 177.8
+    # 1600 bits arrived over the 9 us after the first packet
+    assert arrival_rate_bps(ts, 100) == pytest.approx(1600 / 9e-6)
+    assert arrival_rate_pps(ts) == pytest.approx(2 / 9e-6)
+
+
+def test_capacity_with_varying_sizes_uses_the_packets_that_end_a_gap() -> None:
+    # the first packet's size does not matter: only packets 2..n end a dispersion
+    assert path_capacity_bps([0, 10, 20], [1500, 100, 300]) == pytest.approx(8 * 200 / 10e-6)
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least two"):
+        mean_dispersion_us([5])
+    with pytest.raises(ValueError, match="must not decrease"):
+        dispersions([5, 3])
+    with pytest.raises(ValueError, match="clock resolution"):
+        path_capacity_bps([7, 7], 100)
+    with pytest.raises(ValueError, match="3 sizes for 2"):
+        path_capacity_bps([1, 2], [1, 2, 3])
+
+
+def test_loss_from_sequence_gaps_with_reordering_duplicates_and_wrap() -> None:
+    assert lost_packets([1, 2, 3, 5, 6]) == 1
+    assert loss_rate([1, 2, 3, 5, 6]) == pytest.approx(1 / 6)
+    assert lost_packets([1, 3, 2, 2, 4]) == 0          # reordered and duplicated
+    # RTP PSNs wrap at 2**16: 65534, 65535, 0, 2 -> one lost (1)
+    assert unwrap_sequence([65534, 65535, 0, 2], 1 << 16) == [65534, 65535, 65536, 65538]
+    assert lost_packets([65534, 65535, 0, 2], 1 << 16) == 1
+    assert loss_rate([]) == 0.0
+
+
+def test_bursts() -> None:
+    ts = [0, 10, 20, 1000, 1010, 5000]
+    assert burst_lengths(ts, max_gap_us=15) == [3, 2, 1]
+    props = estimate(ts, 100, seqs=[1, 2, 3, 4, 6, 7])
+    assert props.max_burst == 3 and props.mean_burst == 2.0      # default gap: 2 x 10 us
+    assert props.packets == 6 and props.loss_rate == pytest.approx(1 / 7)
+
+
+def props(capacity: float, loss: float = 0.0) -> NetworkProperties:
+    return NetworkProperties(packets=10, mean_dispersion_us=1.0, capacity_bps=capacity,
+                             arrival_rate_bps=capacity, loss_rate=loss, mean_burst=1,
+                             max_burst=1)
+
+
+@pytest.mark.parametrize("p, rtt, real_time, expect", [
+    (props(177.8e6), None, True, "udp"),
+    (props(10e6, loss=0.05), None, False, "bbr"),
+    (props(10e9), 80.0, False, "bbr"),
+    (props(177.8e6), None, False, "cubic"),
+    (props(10e6), 120.0, False, "cubic"),
+    (props(10e6), 5.0, False, "reno"),
+    (props(10e6), None, False, "reno"),
+])
+def test_protocol_selection_table(p: NetworkProperties, rtt: float | None, real_time: bool,
+                                  expect: str) -> None:
+    sel = select_protocol(p, rtt_ms=rtt, real_time=real_time)
+    assert sel.protocol == expect and sel.why
+
+
+def test_the_table_only_names_protocols_this_kernel_has() -> None:
+    assert {r.protocol for r in SELECTION_TABLE} <= {"reno", "cubic", "bbr", "udp"}
+    assert SELECTION_TABLE[-1].protocol == "reno"    # catch-all last
+
+
+def test_route_replace_command_keeps_the_route() -> None:
+    route = {"dst": "10.98.0.0/24", "gateway": "10.99.0.2", "dev": "d0", "metric": 5,
+             "flags": []}
+    assert route_replace_command(route, "bbr") == [
+        "ip", "route", "replace", "10.98.0.0/24", "via", "10.99.0.2", "dev", "d0",
+        "metric", "5", "congctl", "bbr"]
+    with pytest.raises(ValueError, match="not available"):
+        route_replace_command(route, "vegas")
+
+
+def test_apply_congestion_control_in_a_namespace() -> None:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2")
+    ns = f"p4nic-cc{os.getpid() % 100000}"
+    sh = ["ip", "-n", ns]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(sh + ["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+                       check=True)
+        subprocess.run(sh + ["link", "set", "d0", "up"], check=True)
+        subprocess.run(sh + ["addr", "add", "10.99.0.1/24", "dev", "d0"], check=True)
+        subprocess.run(sh + ["route", "add", "10.98.0.0/24", "via", "10.99.0.2", "metric", "5"],
+                       check=True)
+        # not asked to run: nothing changes
+        cmd = apply_congestion_control("10.98.0.0/24", "bbr", netns=ns)
+        assert cmd[-2:] == ["congctl", "bbr"]
+        show = subprocess.run(sh + ["-j", "route", "show", "exact", "10.98.0.0/24"],
+                              capture_output=True, text=True, check=True)
+        assert "metrics" not in json.loads(show.stdout)[0]
+        apply_congestion_control("10.98.0.0/24", "bbr", run=True, netns=ns)
+        show = subprocess.run(sh + ["-j", "route", "show", "exact", "10.98.0.0/24"],
+                              capture_output=True, text=True, check=True)
+        route = json.loads(show.stdout)[0]
+        assert route["metrics"] == [{"congestion": "bbr"}]
+        assert route["gateway"] == "10.99.0.2" and route["metric"] == 5
+        with pytest.raises(LookupError):
+            apply_congestion_control("10.97.0.0/24", "cubic", netns=ns)
+        with pytest.raises(ValueError, match="application"):
+            apply_congestion_control("10.98.0.0/24", "udp", netns=ns)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
