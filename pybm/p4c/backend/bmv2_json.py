@@ -269,18 +269,19 @@ class ProgramBuilder:
         return lid
 
     def add_field_list(self, name: str | None, elements: list[dict]) -> int:
+        """A new field list; unnamed ones are called like p4c's: empty, empty_0, ... or
+        field_list, field_list_0, ..."""
         fid = len(self.field_lists) + 1
         if name is None:
-            name = "fl" if fid == 1 else f"fl_{fid - 2}"
+            base = "empty" if not elements else "field_list"
+            n = sum(1 for f in self.field_lists if f["name"] == base or f["name"].startswith(base + "_"))
+            name = base if n == 0 else f"{base}_{n - 1}"
         self.field_lists.append({"id": fid, "name": name, "elements": elements})
         return fid
 
     def add_field_list_for_index(self, index: int, node: Any) -> int:
         elements = field_list_fields(self.meta_loc, index) if self.meta_loc is not None else []
-        n = sum(1 for f in self.field_lists if f["name"].startswith("empty") or f["name"].startswith("field_list"))
-        base = "empty" if not elements else "field_list"
-        name = base if n == 0 else f"{base}_{n - 1}"
-        return self.add_field_list(name, elements)
+        return self.add_field_list(None, elements)
 
     def add_direct_counter(self, ext: ExternLoc) -> None:
         if any(c["name"] == ext.name for c in self.counter_arrays):
