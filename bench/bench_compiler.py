@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("program", nargs="?")
-    args = ap.parse_args(argv)
+    # called from bench/run_all.py without arguments: do not read that script's argv
+    args = ap.parse_args(argv if argv is not None else [])
     if args.program:
         prog = Path(args.program)
         incs = [str(prog.parent)]
@@ -89,4 +90,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
