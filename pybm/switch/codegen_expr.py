@@ -273,6 +273,14 @@ class ExprCompiler:
             k = int(right)
             if h.kind != HDR or h.htype is None:
                 raise ConfigError("BMv2 JSON: access_field expects a header")
+            nf = len(h.htype.fields)
+            if k == nf:
+                # BMv2 appends the hidden $valid$ field to every header type; the
+                # PHV layout keeps validity right after the fields, so base + k.
+                return Expr(f"F[{h.code} + {k}]", INT, 1)
+            if not 0 <= k < nf:
+                raise ConfigError(f"BMv2 JSON: access_field offset {k} out of range for "
+                                  f"header type '{h.htype.name}'")
             spec = h.htype.fields[k]
             if h.const is not None:
                 slot = h.const + k
