@@ -86,6 +86,12 @@ control NicIngress(inout headers_t hdr,
             hdr.packet_out.setInvalid();
         }
 
+        // The frame without the packet-out header. Computed here, in ingress: in
+        // egress standard_metadata.packet_length already lacks the packet-out
+        // header removed above (setInvalid lowers the packet length register on
+        // simple_switch and pybm alike), so egress must not subtract it again.
+        meta.frame_len = sm.packet_length - meta.parsed_len;
+
         port_config.apply();
         if (meta.role == ROLE_WIRE) {
             meta.direction = DIR_RX;

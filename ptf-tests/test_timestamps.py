@@ -284,3 +284,23 @@ class ClockProbeBetweenPackets(TimestampTest):
             self.assertGreaterEqual(wall, t0 - self.MARGIN_S)
             self.assertLessEqual(wall, t1 + self.MARGIN_S)
         self.no_other_packets()
+
+
+class ReplayedFramesCountTheirOwnLength(TimestampTest):
+    """A frame the driver injects into the receive path (packet-out OUT_OP_INJECT_RX,
+    the replay path) is timed like a received one: the record and the descriptor count
+    the frame's own length, not the packet-out header in front of it, and name the port
+    it stands for."""
+
+    def runTest(self):
+        fr, fi = self.new_flow_id(), self.new_flow_id()
+        self.drv.add_flow(flow(fr, 900, ts_mode="record"))
+        self.drv.add_flow(flow(fi, 901, ts_mode="in_packet"))
+        a = udp4(sport=900, data=payload(33))
+        self.drv.inject_rx(a, WIRE1)
+        self.expect_unchanged(CONSUMER, a)
+        self.record(len(a), fr, 1, len(a))
+        b = udp4(sport=901, data=payload(44))
+        self.drv.inject_rx(b, WIRE1)
+        self.rx(CONSUMER, b, fi, 1, len(b), in_port=WIRE1)
+        self.no_other_packets()

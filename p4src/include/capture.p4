@@ -46,7 +46,7 @@ control CaptureTrigger(inout headers_t hdr,
             meta.cap_direction = meta.direction;
             meta.cap_port = (bit<8>)meta.in_port;
             meta.cap_ts = sm.ingress_global_timestamp;
-            meta.cap_orig_len = sm.packet_length - meta.parsed_len;
+            meta.cap_orig_len = meta.frame_len;
             clone_preserving_field_list(CloneType.I2E, CAPTURE_SESSION, 1);
         }
     }

@@ -34,7 +34,7 @@ control RxChecks(inout headers_t hdr,
     }
 
     apply {
-        bit<32> frame_len = sm.packet_length - meta.parsed_len;
+        bit<32> frame_len = meta.frame_len;
         if (frame_len < MIN_FRAME_LEN) {
             meta.drop_reason = DROP_RUNT;
         } else if (frame_len > MAX_FRAME_LEN) {

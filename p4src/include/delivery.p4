@@ -41,7 +41,7 @@ control Delivery(inout headers_t hdr,
         hdr.ts_record.flow_id = meta.flow_id;
         hdr.ts_record.seq = meta.flow_packets;
         hdr.ts_record.arrival_ts = meta.arrival_ts;
-        hdr.ts_record.length = (bit<16>)(sm.packet_length - meta.parsed_len);
+        hdr.ts_record.length = (bit<16>)meta.frame_len;
         hdr.ts_record.gap_us = meta.gap_us;
         hdr.ts_record.flow_packets = meta.flow_packets;
         hdr.ts_record.flow_bytes = meta.flow_bytes;

@@ -213,6 +213,7 @@ struct metadata_t {
     bit<16>   l4_hdr_len;      // transport header length (with TCP options)
     bit<16>   l2_len;          // Ethernet + VLAN bytes
     bit<32>   parsed_len;      // bytes in front of the Ethernet header (packet-out)
+    bit<32>   frame_len;       // Ethernet frame length (set at the start of ingress)
     bit<1>    head_ok;         // the first 8 L4 payload bytes are present
     bit<1>    rtp_candidate;   // UDP payload that starts like RTP version 2
     bit<1>    is_rtp;

@@ -39,7 +39,7 @@ control ArrivalTimestamp(inout headers_t hdr,
 
             bit<32> bytes;
             flow_bytes.read(bytes, meta.flow_id);
-            meta.flow_bytes = bytes + (sm.packet_length - meta.parsed_len);
+            meta.flow_bytes = bytes + meta.frame_len;
             flow_bytes.write(meta.flow_id, meta.flow_bytes);
         }
     }
