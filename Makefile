@@ -56,8 +56,12 @@ unit: $(STAMP)
 conformance: $(STAMP)
 	$(PY) -m pybm.stf.conformance $(CONFORMANCE)
 
+# PTF_TESTS=test_flow (or test_flow.NicAckEveryTwoSegments ...) runs a subset.
+# out/ is rebuilt first when another compiler than P4C produced it.
 ptf: build
-	$(PY) ptf-tests/run.py --target $(TARGET) --p4c $(P4C) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb
+	@$(PY) ptf-tests/run.py --check-compiler --p4c $(P4C) --json $(OUT)/p4nic.json \
+	    || { rm -f $(P4_JSON); $(MAKE) --no-print-directory build; }
+	$(PY) ptf-tests/run.py --target $(TARGET) --p4c $(P4C) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb $(PTF_TESTS)
 
 test: lint unit conformance ptf
 

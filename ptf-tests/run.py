@@ -27,6 +27,7 @@ was skipped: --fail-skipped).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -144,6 +145,17 @@ def stop(proc: subprocess.Popen | None, what: str) -> None:
         proc.wait(timeout=10)
 
 
+def built_by(json_path: str) -> str:
+    """Which compiler wrote a BMv2 JSON: 'pybm-p4c' or 'p4c-bm2-ss' (from __meta__)."""
+    with open(json_path) as f:
+        meta = json.load(f).get("__meta__", {})
+    return "pybm-p4c" if "pybm" in str(meta.get("compiler", "")) else "p4c-bm2-ss"
+
+
+def compiler_name(p4c: str) -> str:
+    return "pybm-p4c" if "pybm" in os.path.basename(p4c) else "p4c-bm2-ss"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--target", choices=("pybm", "bmv2"), default="pybm")
@@ -152,15 +164,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "out", "p4nic.json"))
     ap.add_argument("--p4info", default=os.path.join(ROOT, "out", "p4nic.p4info.txtpb"))
     ap.add_argument("--log-dir", default=os.path.join(ROOT, "out", "ptf"),
-                    help="switch log, ptf.log and test artefacts (pcapng files)")
+                    help="switch log, PTF logs (ptf-logs/) and test artefacts (pcapng)")
     ap.add_argument("--timeout", type=float, default=5.0,
                     help="PTF wait for an expected packet (upper bound, not a timing check)")
     ap.add_argument("--negative-timeout", type=float, default=0.5,
                     help="PTF wait before concluding a packet did not come")
     ap.add_argument("--ptf-arg", action="append", default=[],
                     help="extra argument passed to ptf (repeatable)")
+    ap.add_argument("--check-compiler", action="store_true",
+                    help="only check that --json was built by --p4c (exit 0) or not (exit 1)")
     ap.add_argument("tests", nargs="*", help="PTF test specs (default: all)")
     args = ap.parse_args(argv)
+
+    if args.check_compiler:
+        try:
+            return 0 if built_by(args.json) == compiler_name(args.p4c) else 1
+        except (OSError, ValueError):
+            return 1
 
     if os.geteuid() != 0:
         raise SystemExit("ptf-tests/run.py needs root (network namespaces, raw sockets)")
@@ -169,11 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.json, args.p4info):
         if not os.path.exists(path):
             raise SystemExit(f"{path} does not exist: run `make build` first")
+    if built_by(args.json) != compiler_name(args.p4c):
+        raise SystemExit(f"{args.json} was compiled by {built_by(args.json)}, not "
+                         f"{compiler_name(args.p4c)}: rebuild it (make ptf P4C=... does)")
     os.makedirs(args.log_dir, exist_ok=True)
     cmd = switch_command(args)
 
+    # SIGTERM (CI cancelling the job) unwinds like Ctrl-C: the finally block below
+    # stops what was started and deletes the namespace
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ns = Namespace()
     switch: subprocess.Popen | None = None
+    ptf_proc: subprocess.Popen | None = None
     switch_log = None
     try:
         ns.create()
@@ -198,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "--test-dir", TEST_DIR,
             "--pypath", os.path.join(ROOT, "controlplane"),
             "--pypath", TEST_DIR,
-            "--log-dir", os.path.abspath(args.log_dir),
+            "--log-dir", os.path.join(os.path.abspath(args.log_dir), "ptf-logs"),
             "--test-params", test_params,
             "--default-timeout", str(args.timeout),
             "--default-negative-timeout", str(args.negative_timeout),
@@ -210,13 +237,15 @@ def main(argv: list[str] | None = None) -> int:
             ptf_cmd += ["-i", f"{p}@tp{p}"]
         ptf_cmd += args.ptf_arg + args.tests
         log("running: " + " ".join(ptf_cmd[len(ns.exec_prefix()):]))
-        rc = subprocess.call(ptf_cmd)
+        ptf_proc = subprocess.Popen(ptf_cmd)
+        rc = ptf_proc.wait()
         if switch.poll() is not None:
             log(f"the switch exited during the tests (status {switch.returncode})")
             rc = rc or 1
         log(f"ptf exit status {rc}")
         return rc
     finally:
+        stop(ptf_proc, "ptf")
         stop(switch, "switch")
         if switch_log is not None:
             switch_log.close()

@@ -268,11 +268,10 @@ class CaptureAgentPcapng(CaptureTest):
         self.assertIsNotNone(tshark, "tshark is needed (make setup installs it)")
         iface = ptf.config["port_map"][(0, CAPTURE)]
         out_dir = self.params.get("artifacts") or "/tmp"
-        path = os.path.join(out_dir, f"capture-{os.getpid()}.pcapng")
+        path = os.path.join(out_dir, "capture-agent-test.pcapng")   # kept for inspection
         mapping = self.drv.clock.mapping
         agent = CaptureAgent(iface, path, clock=lambda: mapping)
         agent.start()
-        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
         expected = []
         try:
             self.drv.add_capture_trigger(CaptureTrigger(capture_id=81, direction="rx",

@@ -123,12 +123,13 @@ class MonitorFlowsToConsumer(FlowTest):
 
 
 class IdleFlowStaysWithHostStack(FlowTest):
-    """An IDLE flow is known but the host stack owns it: frames go there unchanged, no
-    NIC ACK (even with ack_every=1), no PSH digest; the entry still counts them."""
+    """An IDLE flow is known but the host stack owns it: frames go there unchanged (even
+    when the entry names a consumer port), no NIC ACK (even with ack_every=1), no PSH
+    digest; the entry still counts them."""
 
     def runTest(self):
         fid = self.new_flow_id()
-        h = self.drv.add_flow(v4flow(fid, state="IDLE", ack_every=1))
+        h = self.drv.add_flow(v4flow(fid, state="IDLE", ack_every=1, deliver_port=CONSUMER))
         frames = [tcp4(seq=100, data=b"idle one"), tcp4(seq=108, flags="PA", data=b"idle psh")]
         for f in frames:
             self.send(WIRE0, f)
