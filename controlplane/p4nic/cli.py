@@ -250,6 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pad", action="store_true",
                    help="send truncated frames as cut instead of padding to the original length")
 
+    p = cmd("netprops", "network properties from NIC timestamps and the protocol they select")
+    p.add_argument("--iface", required=True,
+                   help="records port (timestamp records) or a consumer port (in_packet flows)")
+    p.add_argument("--count", type=_int, default=100, help="frames to read (default 100)")
+    p.add_argument("--timeout", type=_positive, default=10.0, help="seconds to wait for them")
+    p.add_argument("--flow-id", type=_int, help="only this flow")
+    p.add_argument("--rtt-ms", type=_positive, help="round-trip time, if known")
+    p.add_argument("--real-time", action="store_true", help="the application is real-time")
+    p.add_argument("--apply", metavar="PREFIX",
+                   help="set the selected congestion control on the route to PREFIX")
+
+    p = cmd("watch", "decode what the NIC delivers on a port (descriptors, records, captures)")
+    p.add_argument("--iface", required=True, help="outside end of a NIC port, e.g. p4nic3")
+    p.add_argument("--count", type=_int, help="stop after N frames")
+    p.add_argument("--timeout", type=_positive, help="stop after S seconds without a frame")
+
     rtp = cmd("rtp-port", "UDP destination ports that carry RTP")
     rsub = rtp.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action in ("add", "del"):
@@ -452,6 +468,54 @@ def cmd_capture(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_netprops(ns: argparse.Namespace) -> int:
+    from p4nic.netmon import arrivals_from_frames, assess, collect
+    from p4nic.netprops import apply_congestion_control
+    flows = arrivals_from_frames(collect(
+        ns.iface, ns.count, ns.timeout,
+        on_ready=lambda: print(f"p4nic netprops: reading {ns.iface}", file=sys.stderr,
+                               flush=True)))
+    if ns.flow_id is not None:
+        flows = {k: v for k, v in flows.items() if k == ns.flow_id}
+    flows = {k: v for k, v in flows.items() if len(v.arrivals_us) >= 2}
+    if not flows:
+        raise CliError(f"no flow with two or more timestamped arrivals on {ns.iface} "
+                       f"within {ns.timeout} s")
+    if ns.apply and len(flows) != 1:
+        raise CliError("--apply needs exactly one flow (use --flow-id)")
+    results = []
+    for fid, f in sorted(flows.items()):
+        props, sel = assess(f, ns.rtt_ms, True if ns.real_time else None)
+        results.append({"flow_id": fid, **props.__dict__, "protocol": sel.protocol,
+                        "why": sel.why})
+        if ns.apply:
+            results[-1]["route"] = " ".join(apply_congestion_control(ns.apply, sel.protocol,
+                                                                     run=True))
+    if ns.json_out:
+        print(json.dumps(results, indent=1))
+        return 0
+    for r in results:
+        print(f"flow {r['flow_id']}: {r['packets']} packets, mean dispersion "
+              f"{r['mean_dispersion_us']:.1f} us, capacity {r['capacity_bps'] / 1e6:.1f} Mbit/s, "
+              f"arrival rate {r['arrival_rate_bps'] / 1e6:.1f} Mbit/s, loss "
+              f"{100 * r['loss_rate']:.2f} %, bursts mean {r['mean_burst']:.1f} max "
+              f"{r['max_burst']}")
+        print(f"  -> {r['protocol']}: {r['why']}" + (f" ({r['route']})" if "route" in r else ""))
+    return 0
+
+
+def cmd_watch(ns: argparse.Namespace) -> int:
+    from p4nic.netmon import describe, frames_in
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for frame in frames_in(ns.iface, ns.count, ns.timeout, on_ready=lambda: print(
+                f"p4nic watch: reading {ns.iface}", file=sys.stderr, flush=True)):
+            print(describe(frame), flush=True)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     ns = ap.parse_args(argv)
@@ -463,11 +527,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_start(ns)
         if ns.command == "capture":
             return cmd_capture(ns)
+        if ns.command == "netprops":
+            return cmd_netprops(ns)
+        if ns.command == "watch":
+            return cmd_watch(ns)
         op, args = request_for(ns)
         _print_result(ns, op, run_request(ns, op, args))
         return 0
+    except BrokenPipeError:
+        # output piped into e.g. head, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CliError, NicConfigError, P4InfoError, ControlError, P4RuntimeError,
-            ValueError, OSError) as e:
+            ValueError, LookupError, RuntimeError, OSError) as e:
         print(f"p4nic: error: {e}", file=sys.stderr)
         return 1
 

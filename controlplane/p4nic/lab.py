@@ -46,9 +46,23 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
+def supports_option(exe: str, option: str) -> bool:
+    """Whether ``exe --help`` mentions ``option`` (target options vary across BMv2 builds)."""
+    try:
+        done = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option in done.stdout + done.stderr
+
+
 def switch_command(target: str, ports: dict[int, str], grpc_addr: str, cpu_port: int,
                    json_path: str | None = None, log_console: bool = False) -> list[str]:
-    """Command line of pybm-switch or simple_switch_grpc (same shape)."""
+    """Command line of pybm-switch or simple_switch_grpc (same shape).
+
+    The NIC wants 8 strict-priority egress queues (capture copies leave at
+    priority 0, below regular traffic); simple_switch_grpc builds without the
+    --priority-queues target option run with one queue and a warning.
+    """
     if target == "pybm":
         exe = os.path.join(os.path.dirname(sys.executable), "pybm-switch")
         if not os.path.exists(exe):
@@ -66,8 +80,12 @@ def switch_command(target: str, ports: dict[int, str], grpc_addr: str, cpu_port:
     if log_console:
         cmd.append("--log-console")
     # simple_switch_grpc takes these as target options after "--"; pybm-switch too
-    cmd += ["--", "--grpc-server-addr", grpc_addr, "--cpu-port", str(cpu_port),
-            "--priority-queues", "8"]
+    cmd += ["--", "--grpc-server-addr", grpc_addr, "--cpu-port", str(cpu_port)]
+    if target == "pybm" or supports_option(exe, "priority-queues"):
+        cmd += ["--priority-queues", "8"]
+    else:
+        print(f"lab: {exe} has no --priority-queues: capture copies share the regular "
+              f"egress queue", file=sys.stderr)
     return cmd
 
 
@@ -187,8 +205,10 @@ class NicLab:
             self.cpu_port, json_path, self.log_console)
         log = open(self.switch_log, "w")
         # ip netns exec execs the switch: this PID is the switch's
+        # own session: Ctrl-C in the terminal reaches the runner, which stops the
+        # driver before the switch
         self.switch = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL)
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         self.procs.append(self.switch)
         try:
@@ -202,7 +222,7 @@ class NicLab:
         """Start a helper process (e.g. p4nic start) that stop() will end."""
         log = open(log_path, "w")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env)
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         log.close()
         self.procs.append(proc)
         return proc

@@ -141,3 +141,31 @@ def test_apply_congestion_control_in_a_namespace() -> None:
             apply_congestion_control("10.98.0.0/24", "udp", netns=ns)
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_arrivals_from_nic_records_and_descriptors() -> None:
+    from p4nic import p4names as n
+    from p4nic.netmon import arrivals_from_frames, assess
+    from p4nic.records import RxMeta, TimestampRecord
+    from scapy.all import IP, UDP, Ether, raw
+
+    # seed 002's example as timestamp records of flow 5
+    recs = [TimestampRecord(flow_id=5, seq=i + 1, arrival_ts=ts, length=100, gap_us=0,
+                            flow_packets=i + 1, flow_bytes=100 * (i + 1)).to_bytes()
+            for i, ts in enumerate((4, 9, 13))]
+    # RTP packets of flow 6 behind rx descriptors, PSN 10, 11, 13 (12 lost)
+    rtp = []
+    for ts, psn in ((100, 10), (110, 11), (130, 13)):
+        pkt = raw(Ether() / IP() / UDP(dport=5004)
+                  / (b"\x80\x60" + psn.to_bytes(2, "big") + bytes(8) + b"x" * 20))
+        meta = RxMeta(flags=n.RXF_TS_VALID | n.RXF_RTP | n.RXF_FLOW_HIT, key_index=0,
+                      flow_id=6, arrival_ts=ts, in_port=0, gap_us=0, flow_packets=0,
+                      flow_bytes=0)
+        rtp.append(meta.to_bytes() + pkt)
+    flows = arrivals_from_frames(recs + rtp + [b"not a record"])
+    assert flows[5].arrivals_us == [4, 9, 13] and flows[5].sizes == [100] * 3
+    props, sel = assess(flows[5])
+    assert round(props.capacity_bps / 1e6, 1) == 177.8 and sel.protocol == "cubic"
+    assert flows[6].rtp_seqs == [10, 11, 13]
+    props, sel = assess(flows[6])
+    assert props.loss_rate == pytest.approx(0.25) and sel.protocol == "udp"   # RTP: real-time

@@ -296,3 +296,23 @@ def test_callbacks_run_off_the_stream_thread(driver: NicDriver, taps) -> None:
     assert seen.get(timeout=10) == 1
     driver.clock.probe()                                   # answered while slow() blocks
     release.set()
+
+
+def test_network_properties_from_the_nic_timestamp_records(driver: NicDriver, taps) -> None:
+    from p4nic.netmon import arrivals_from_frames, assess
+    driver.add_flow(Flow(src=A, dst=B, proto="udp", sport=5000, dport=5004, flow_id=15,
+                         ts_mode="record"))
+    frames = [raw(eth() / IP(src=A, dst=B) / UDP(sport=5000, dport=5004) / bytes(100))
+              for _ in range(5)]
+    for f in frames:
+        taps[0].send(f)
+    records = taps[5].recv(5)
+    flows = arrivals_from_frames(records)
+    assert list(flows) == [15]
+    gaps = [parse_ts_record(r).gap_us for r in records][1:]
+    props, sel = assess(flows[15])
+    assert props.packets == 5 and flows[15].sizes == [len(frames[0])] * 5
+    # the host's dispersions are the NIC's own per-flow gaps
+    assert props.mean_dispersion_us == sum(gaps) / len(gaps)
+    assert props.capacity_bps == 8 * len(frames[0]) / (props.mean_dispersion_us * 1e-6)
+    assert sel.protocol in ("reno", "cubic", "bbr")
