@@ -313,30 +313,33 @@ class ParserOffsetsWithFlows(P4nicTest):
     unchanged frame shows the flow, and its byte count the frame length."""
 
     def runTest(self):
-        cases = [   # name, frame, IP version, protocol, source port
-            ("ipv4 ihl 6", tcp4(sport=1001, data=b"a" * 10, ip_options=[ROUTER_ALERT]), 4, 6, 1001),
-            ("ipv4 ihl 15", udp4(sport=1002, data=b"b" * 10, ip_options=[RR_OPTION_40]),
-             4, 17, 1002),
-            ("tcp options", tcp4(sport=1003, data=b"c" * 10, options=TCP_OPTIONS), 4, 6, 1003),
-            ("802.1Q", tcp4(sport=1004, data=b"d" * 10, vlans=[42]), 4, 6, 1004),
-            ("two 802.1Q", udp4(sport=1005, data=b"e" * 10, vlans=[42, 43]), 4, 17, 1005),
-            ("QinQ", _qinq_udp(1006), 4, 17, 1006),
-            ("ipv6 tcp", tcp6(sport=1007, data=b"g" * 10), 6, 6, 1007),
-            ("ipv6 two tags", tcp6(sport=1008, data=b"h" * 10, vlans=[1, 2]), 6, 6, 1008),
+        cases = [   # name, frame builder (source port -> frame), IP version, protocol
+            ("ipv4 ihl 6", lambda p: tcp4(sport=p, data=b"a" * 10, ip_options=[ROUTER_ALERT]),
+             4, 6),
+            ("ipv4 ihl 15", lambda p: udp4(sport=p, data=b"b" * 10, ip_options=[RR_OPTION_40]),
+             4, 17),
+            ("tcp options", lambda p: tcp4(sport=p, data=b"c" * 10, options=TCP_OPTIONS), 4, 6),
+            ("802.1Q", lambda p: tcp4(sport=p, data=b"d" * 10, vlans=[42]), 4, 6),
+            ("two 802.1Q", lambda p: udp4(sport=p, data=b"e" * 10, vlans=[42, 43]), 4, 17),
+            ("QinQ", _qinq_udp, 4, 17),
+            ("ipv6 tcp", lambda p: tcp6(sport=p, data=b"g" * 10), 6, 6),
+            ("ipv6 two tags", lambda p: tcp6(sport=p, data=b"h" * 10, vlans=[1, 2]), 6, 6),
         ]
-        for name, frame, ipv, proto, sport in cases:
+        for i, (name, build, ipv, proto) in enumerate(cases):
             fid = self.new_flow_id()
+            sport = 1001 + i
             src, dst = (PEER_IP, NIC_IP) if ipv == 4 else (PEER_IP6, NIC_IP6)
             dport = 6000 if proto == 17 else 80
             self.drv.add_flow(Flow(src=src, dst=dst, proto=proto, sport=sport, dport=dport,
                                    flow_id=fid, state="MONITOR", ts_mode="in_packet"))
+            frame = build(sport)
             self.send(WIRE0, frame)
             exp = rx_meta_bytes(RXF_FLOW_HIT | RXF_TS_VALID, fid, WIRE0, 1, len(frame)) + frame
             got = self.expect(CONSUMER, exp, dont_care=[RX_META_TS], what=name)
             self.assertGreater(field(got, RX_META_TS), 0, f"{name}: arrival timestamp")
             self.assertEqual(field(got, RX_META_GAP), 0, f"{name}: first packet has no gap")
-            # the same tuple with another source port misses: host stack, unchanged
-            miss = frame.replace(struct.pack("!H", sport), struct.pack("!H", sport + 100), 1)
+            # the same frame from another source port misses: host stack, unchanged
+            miss = build(sport + 100)
             self.send(WIRE0, miss)
             self.expect_unchanged(HOST_STACK, miss, what=f"{name} miss")
         self.no_other_packets()

@@ -432,8 +432,9 @@ class ZeroCopyWithNicAck(FlowTest):
 
 class EspFlowAssociation(FlowTest):
     """ESP flows match (IPv4 destination, SPI): a hit goes to the consumer with an rx
-    descriptor naming the flow and the key slot; another SPI (no ESP flow) goes to the
-    host stack with the key slot only; the entry counts its packets."""
+    descriptor naming the flow and the key slot; another SPI or another destination (no
+    ESP flow) goes to the host stack with the key slot only; the entry counts its
+    packets."""
 
     def runTest(self):
         fid = self.new_flow_id()
@@ -449,6 +450,12 @@ class EspFlowAssociation(FlowTest):
         self.send(WIRE0, other)
         self.expect(HOST_STACK, rx_meta_bytes(RXF_KEY_VALID, 0, WIRE0, 0, 0, key_index=12) + other,
                     dont_care=[RX_META_TS])
+        # the flow's SPI to another destination (whose SA exists): no flow, key only
+        self.drv.add_sa(SecurityAssociation(dst="10.0.0.9", spi=0x100, key_index=13))
+        other_dst = esp4(0x100, dst="10.0.0.9")
+        self.send(WIRE0, other_dst)
+        self.expect(HOST_STACK, rx_meta_bytes(RXF_KEY_VALID, 0, WIRE0, 0, 0, key_index=13)
+                    + other_dst, dont_care=[RX_META_TS])
         # an SPI the NIC knows nothing about: host stack, no key
         unknown = esp4(0x102, dst=NIC_IP)
         self.send(WIRE0, unknown)
