@@ -111,22 +111,25 @@ class AcceptedFramesPassUnchanged(DropTest):
 
 
 class FrameLengthBoundaries(DropTest):
-    """60 and 1522 bytes pass; 59 is a runt, 1523 a giant."""
+    """Lengths without FCS: 60 bytes pass, 59 is a runt; at most 1500 bytes may follow
+    the Ethernet header and its tags: 1514 untagged, 1518 with one tag and 1522 with two
+    pass, one byte more is a giant."""
 
     def runTest(self):
         smallest = udp4(data=b"")                       # 42 bytes padded to 60
         self.assertEqual(len(smallest), 60)
         self.assert_passes(smallest)
-        largest = udp4(data=payload(1522 - 42))
-        self.assertEqual(len(largest), 1522)
-        self.assert_passes(largest)
         runt = bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / IP(src=PEER_IP, dst=NIC_IP)
                      / UDP(sport=1, dport=2) / Raw(b"r" * 17))
         self.assertEqual(len(runt), 59)
         self.assert_dropped(runt, "runt")
-        giant = udp4(data=payload(1523 - 42))
-        self.assertEqual(len(giant), 1523)
-        self.assert_dropped(giant, "giant")
+        for vlans, largest in (((), 1514), ((10,), 1518), ((10, 20), 1522)):
+            header = 14 + 4 * len(vlans) + 20 + 8
+            ok = udp4(data=payload(largest - header), vlans=vlans)
+            self.assertEqual(len(ok), largest)
+            self.assert_passes(ok)
+            giant = udp4(data=payload(largest + 1 - header), vlans=vlans)
+            self.assert_dropped(giant, "giant")
 
 
 class LengthChecksComeFirst(DropTest):

@@ -37,7 +37,7 @@ control RxChecks(inout headers_t hdr,
         bit<32> frame_len = meta.frame_len;
         if (frame_len < MIN_FRAME_LEN) {
             meta.drop_reason = DROP_RUNT;
-        } else if (frame_len > MAX_FRAME_LEN) {
+        } else if (frame_len > (bit<32>)meta.l2_len + MAX_L2_PAYLOAD) {
             meta.drop_reason = DROP_GIANT;
         } else if (!mac_filter.apply().hit) {
             meta.drop_reason = DROP_DMAC;

@@ -56,7 +56,7 @@ const bit<16> NIC_ACK_WINDOW = 65535;
 const bit<32> DROP_NONE            = 0;
 const bit<32> DROP_DMAC            = 1;   // destination MAC not accepted
 const bit<32> DROP_RUNT            = 2;   // frame shorter than MIN_FRAME_LEN
-const bit<32> DROP_GIANT           = 3;   // frame longer than MAX_FRAME_LEN
+const bit<32> DROP_GIANT           = 3;   // more than MAX_L2_PAYLOAD after the L2 header
 const bit<32> DROP_TRUNCATED       = 4;   // headers cut short (parser PacketTooShort)
 const bit<32> DROP_IPV4_VERSION    = 5;
 const bit<32> DROP_IPV4_IHL        = 6;
@@ -71,8 +71,10 @@ const bit<32> DROP_PORT_UNCONFIGURED = 14;
 const bit<32> DROP_PARSER_OTHER    = 15;
 const bit<32> NUM_DROP_REASONS     = 16;
 
-const bit<32> MIN_FRAME_LEN = 60;    // without FCS
-const bit<32> MAX_FRAME_LEN = 1522;  // 1518 + one 802.1Q tag
+// Frame lengths are counted without the FCS (the switch never sees it):
+// 60..1514 bytes untagged (64..1518 on the wire), 4 more per VLAN tag.
+const bit<32> MIN_FRAME_LEN = 60;
+const bit<32> MAX_L2_PAYLOAD = 1500; // after the Ethernet header and its VLAN tags
 
 // ---- sizes ------------------------------------------------------------------
 const bit<32> MAX_FLOWS = 1024;      // per-flow registers are indexed by flow id
