@@ -507,10 +507,12 @@ def cmd_netprops(ns: argparse.Namespace) -> int:
 def cmd_watch(ns: argparse.Namespace) -> int:
     from p4nic.netmon import describe, frames_in
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # NIC times also as UTC when the daemon's clock state is there
+    clock = FileClock(os.path.join(ns.state_dir, "clock.json"))
     try:
         for frame in frames_in(ns.iface, ns.count, ns.timeout, on_ready=lambda: print(
                 f"p4nic watch: reading {ns.iface}", file=sys.stderr, flush=True)):
-            print(describe(frame), flush=True)
+            print(describe(frame, clock()), flush=True)
     except KeyboardInterrupt:
         pass
     return 0

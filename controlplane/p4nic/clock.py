@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 from p4nic.records import ClockProbe, parse_clock_probe
 
@@ -78,6 +79,13 @@ class ClockMapping:
     def to_wall(self, nic_us: int) -> float:
         """Wall-clock time in seconds since the epoch (float)."""
         return self.to_wall_us(nic_us) * 1e-6
+
+    def to_iso(self, nic_us: int) -> str:
+        """ISO 8601 UTC time with microseconds (seed 002's standard time format),
+        from integers so it is exact."""
+        us = self.to_wall_us(nic_us)
+        t = datetime.fromtimestamp(us // 1_000_000, tz=timezone.utc)
+        return t.replace(microsecond=us % 1_000_000).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def to_nic_us(self, wall: float) -> int:
         """Inverse mapping (replay, tests): NIC time of a wall-clock time."""
@@ -270,6 +278,10 @@ class NicClock:
 
     def to_wall_us(self, nic_ts_us: int) -> int:
         return self.mapping.to_wall_us(nic_ts_us)
+
+    def to_iso(self, nic_ts_us: int) -> str:
+        """NIC timestamp -> ISO 8601 UTC text with microseconds."""
+        return self.mapping.to_iso(nic_ts_us)
 
     # ---- periodic refresh -------------------------------------------------------------------
     def start(self, interval: float = 5.0, state_path: str | None = None) -> None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from p4nic.clock import ClockMapping
 from p4nic.netprops import NetworkProperties, Selection, estimate, select_protocol
 from p4nic.records import (
     CaptureRecord,
@@ -122,15 +123,22 @@ def collect(iface: str, count: int, timeout: float,
     return list(frames_in(iface, count, timeout, on_ready))
 
 
-def describe(frame: bytes) -> str:
+def describe(frame: bytes, mapping: ClockMapping | None = None) -> str:
     """One line for a frame a NIC port delivered: its p4nic header, if any, and
-    what follows (``p4nic watch``)."""
+    what follows (``p4nic watch``); NIC timestamps also as UTC time when a
+    clock mapping is given."""
     try:
         rec, rest = parse_record(frame)
     except RecordError:
         return f"packet {len(frame)} bytes: {_summary(frame)}"
-    fields = " ".join(f"{k}={v}" for k, v in as_dict(rec).items() if k != "pad")
-    line = f"{type(rec).__name__} {fields}"
+    fields = []
+    for k, v in as_dict(rec).items():
+        if k == "pad":
+            continue
+        fields.append(f"{k}={v}")
+        if mapping is not None and k in ("arrival_ts", "ts", "nic_ts"):
+            fields.append(f"({mapping.to_iso(v)})")
+    line = f"{type(rec).__name__} {' '.join(fields)}"
     if isinstance(rec, (RxMeta, CaptureRecord)):
         line += f" | {_summary(rest)}"
     elif isinstance(rec, PlacementRecord):

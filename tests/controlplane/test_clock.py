@@ -90,3 +90,21 @@ def test_broken_state_files_are_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="not a p4nic clock state"):
         load_mapping(str(p))
     assert FileClock(str(tmp_path / "missing.json"))() is None
+
+
+def test_standard_time_format_is_exact() -> None:
+    m = ClockMapping(nic_ref_us=0, wall_ref_us=1_700_000_000_000_000)
+    assert m.to_iso(4) == "2023-11-14T22:13:20.000004Z"
+    assert m.to_iso(1_999_999) == "2023-11-14T22:13:21.999999Z"
+
+
+def test_watch_describes_records_with_utc_times() -> None:
+    from p4nic.netmon import describe
+    from p4nic.records import TimestampRecord
+    m = ClockMapping(nic_ref_us=0, wall_ref_us=1_700_000_000_000_000)
+    rec = TimestampRecord(flow_id=2, seq=1, arrival_ts=9, length=100, gap_us=5, flow_packets=1,
+                          flow_bytes=100).to_bytes()
+    line = describe(rec, m)
+    assert line.startswith("TimestampRecord flow_id=2 seq=1 arrival_ts=9 "
+                           "(2023-11-14T22:13:20.000009Z) length=100")
+    assert describe(b"\x00" * 60).startswith("packet 60 bytes")
