@@ -358,7 +358,8 @@ class CaptureTrigger:
     sport: int | tuple[int, int] | None = None
     dport: int | tuple[int, int] | None = None
     payload_head: Any = None
-    match: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    match: dict[str, tuple[int, int]] = field(default_factory=dict, init=False, compare=False,
+                                              repr=False)
 
     def __post_init__(self) -> None:
         _check_range("capture_id", self.capture_id, 0, 0xFFFF)
