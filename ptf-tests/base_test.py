@@ -231,17 +231,19 @@ def tcp_segment_info(frame: bytes) -> dict:
     return info
 
 
-def expected_nic_ack(frame: bytes) -> bytes:
+def expected_nic_ack(frame: bytes, ack: int | None = None) -> bytes:
     """The acknowledgment the NIC sends for the received TCP segment ``frame``:
     MACs, addresses and ports swapped, VLAN tags kept, no IP or TCP options, seq = the
-    segment's ack, ack = seq + payload length, flags ACK, window 65535; IPv4: TOS 0,
+    segment's ack, ack = ``ack`` (default: the segment's seq + payload length, i.e.
+    the segment completed the in-order data), flags ACK, window 65535; IPv4: TOS 0,
     id 0, DF, TTL 64; IPv6: traffic class and flow label kept, hop limit 64. The
     checksums are scapy's own."""
     tags, l3 = split_l2(frame)
     s = tcp_segment_info(frame)
     eth = frame[6:12] + frame[0:6] + tags + frame[l3 - 2:l3]
     tcp = TCP(sport=s["dport"], dport=s["sport"], seq=s["ack"],
-              ack=(s["seq"] + s["payload_len"]) & 0xFFFFFFFF, dataofs=5, reserved=0,
+              ack=(s["seq"] + s["payload_len"]) & 0xFFFFFFFF if ack is None else ack,
+              dataofs=5, reserved=0,
               flags="A", window=65535, urgptr=0)
     if s["v"] == 4:
         ip = IP(version=4, ihl=5, tos=0, len=40, id=0, flags="DF", frag=0, ttl=64,

@@ -54,8 +54,9 @@ def v4flow(fid: int, **kw) -> Flow:
 
 
 class FlowTest(P4nicTest):
-    def expect_ack(self, port: int, segment: bytes, what: str = "NIC ACK") -> bytes:
-        ack = self.expect(port, expected_nic_ack(segment), what=what)
+    def expect_ack(self, port: int, segment: bytes, what: str = "NIC ACK",
+                   ack_no: int | None = None) -> bytes:
+        ack = self.expect(port, expected_nic_ack(segment, ack_no), what=what)
         self.assertTrue(scapy_checksums_ok(ack), f"{what}: scapy rejects its checksums")
         return ack
 
@@ -248,24 +249,72 @@ class PshRaisesDigest(FlowTest):
 
 class NicAckEveryTwoSegments(FlowTest):
     """ack_every=2: after every second data segment the NIC sends the ACK on the wire
-    port (ack = seq + payload length of that segment), and the count starts again;
-    the segments themselves reach the consumer unchanged. Includes a sequence number
-    that wraps past 2^32."""
+    port (ack = seq + payload length of that segment, the stream being in order), and
+    the count starts again; the segments themselves reach the consumer unchanged. The
+    stream's sequence numbers wrap past 2^32; pure ACKs of the peer neither count nor
+    get acknowledged."""
 
     def runTest(self):
         self.drv.add_flow(v4flow(self.new_flow_id(), ack_every=2))
-        lengths = (10, 300, 1, 1200, 64, 0x30)
-        seqs = (1000, 1010, 1310, 1311, 0xFFFFFFF0 - 64, 0xFFFFFFF0)
-        for i, (seq, n) in enumerate(zip(seqs, lengths)):
+        seq = (1 << 32) - 1500
+        for i, n in enumerate((10, 300, 1, 1200, 64, 0x30)):
             seg = tcp4(seq=seq, ack=0x12345678, data=payload(n, seed=i))
+            seq = (seq + n) & 0xFFFFFFFF
             self.send(WIRE0, seg)
             self.expect_unchanged(CONSUMER, seg)
             if i % 2 == 1:
                 ack = self.expect_ack(WIRE0, seg, what=f"ACK after segment {i + 1}")
                 if i == 5:
-                    self.assertEqual(int.from_bytes(ack[42:46], "big"), 0x20, "ack wrapped")
+                    self.assertEqual(int.from_bytes(ack[42:46], "big"), 1623 - 1500, "ack wrapped")
             else:
                 self.no_packet_on(WIRE0)
+            pure = tcp4(seq=seq, ack=0x12345678, data=b"")
+            self.send(WIRE0, pure)
+            self.expect_unchanged(CONSUMER, pure)
+            self.no_packet_on(WIRE0)
+        self.no_other_packets()
+
+
+class NicAckIsCumulative(FlowTest):
+    """The NIC acknowledges only data that arrived in order: with a segment missing it
+    repeats the ACK for the data before the hole (zero copy still places the later
+    segments); when the late segment arrives the ACK covers it, and the sender's
+    retransmissions of the later ones move it on. An old duplicate does not move it
+    back. A zero-copy flow counts from its start sequence number."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        base, start = 0x5000, 77000
+        self.drv.add_flow(v4flow(fid, state="ZERO_COPY", buf_base=base, buf_size=4096,
+                                 start_seq=start, ack_every=1))
+        stream = payload(400, seed=5)
+
+        def segment(off: int, expect_ack: int) -> None:
+            data = stream[off:off + 100]
+            seg = tcp4(seq=start + off, ack=4242, data=data)
+            self.send(WIRE0, seg)
+            self.expect(PLACEMENT, placement_bytes(fid, base + off, start + off, 100) + data,
+                        what=f"placement at {off}")
+            self.expect_ack(WIRE0, seg, ack_no=start + expect_ack,
+                            what=f"ACK for the segment at {off}")
+
+        segment(0, 100)
+        segment(200, 100)       # 100..200 missing: the ACK stays at 100
+        segment(300, 100)
+        segment(100, 200)       # the hole filled: everything up to 200 is in
+        segment(200, 300)       # retransmissions of what the NIC had placed
+        segment(300, 400)
+        segment(0, 400)         # an old duplicate
+        # a flow whose first segment the NIC ever sees is beyond its start: nothing in
+        # order yet, the ACK says start
+        fid2 = self.new_flow_id()
+        self.drv.add_flow(v4flow(fid2, sport=SPORT + 9, state="ZERO_COPY", buf_base=base,
+                                 buf_size=4096, start_seq=start, ack_every=1))
+        late = tcp4(sport=SPORT + 9, seq=start + 100, ack=1, data=stream[100:200])
+        self.send(WIRE0, late)
+        self.expect(PLACEMENT, placement_bytes(fid2, base + 100, start + 100, 100)
+                    + stream[100:200])
+        self.expect_ack(WIRE0, late, ack_no=start)
         self.no_other_packets()
 
 

@@ -4,8 +4,9 @@
  * (IPv4 destination, SPI) for ESP. A hit gives the packet its flow id and the
  * flow's handling; a miss leaves it for the host stack, unchanged. For TCP
  * flows the NIC keeps the connection control with the host (SYN/FIN/RST go to
- * the host stack), raises PSH to the driver, acknowledges every N packets
- * itself and, in ZERO_COPY state, places payload by sequence number.
+ * the host stack), raises PSH to the driver, acknowledges every N data
+ * segments itself (cumulatively: up to the first missing byte) and, in
+ * ZERO_COPY state, places payload by sequence number.
  */
 #ifndef _P4NIC_FLOW_P4_
 #define _P4NIC_FLOW_P4_
@@ -20,8 +21,11 @@ control FlowAssociation(inout headers_t hdr,
     direct_counter(CounterType.packets_and_bytes) flow_v6_counter;
     direct_counter(CounterType.packets_and_bytes) esp_flow_counter;
 
-    // packets of a flow since the NIC last acknowledged it
+    // data segments of a flow since the NIC last acknowledged it
     register<bit<8>>(MAX_FLOWS) ack_pending;
+    // per flow: bit 32 = valid, bits 31..0 = the next sequence number the NIC
+    // expects, everything before it having arrived (what its ACKs acknowledge)
+    register<bit<64>>(MAX_FLOWS) rcv_next;
 
     bit<8>  ack_every = 0;
     bit<64> buf_base = 0;
@@ -114,13 +118,39 @@ control FlowAssociation(inout headers_t hdr,
         if ((hdr.tcp.flags & TCP_PSH) != 0) {
             digest<psh_notify_t>(1, { meta.flow_id, hdr.tcp.seq_no, sm.ingress_global_timestamp });
         }
-        if (ack_every != 0) {
+        if (ack_every != 0 && meta.l4_payload_len != 0) {
+            // The ACK is cumulative: it acknowledges the data that arrived in
+            // order, never a segment beyond a missing one (the sender would not
+            // retransmit the hole). Segments after a hole leave rcv_next alone
+            // (the NIC ACKs rcv_next again, the sender retransmits from there);
+            // pure ACKs of the peer neither count nor get acknowledged.
+            bit<64> rcv;
+            rcv_next.read(rcv, meta.flow_id);
+            bit<32> nxt = rcv[31:0];
+            if (rcv[32:32] == 0) {
+                // the first data segment the NIC sees: a zero-copy flow starts at
+                // its start sequence number, any other flow at this segment
+                if (meta.flow_state == FLOW_ZERO_COPY) {
+                    nxt = start_seq;
+                } else {
+                    nxt = hdr.tcp.seq_no;
+                }
+            }
+            bit<32> seg_end = hdr.tcp.seq_no + (bit<32>)meta.l4_payload_len;
+            bit<32> from_nxt = hdr.tcp.seq_no - nxt;   // 0 or "negative": starts at or before nxt
+            bit<32> past_nxt = seg_end - nxt;          // "positive": ends after nxt
+            if ((from_nxt == 0 || from_nxt[31:31] == 1) && past_nxt != 0
+                    && past_nxt[31:31] == 0) {
+                nxt = seg_end;
+            }
+            rcv_next.write(meta.flow_id, 32w1 ++ nxt);
+
             bit<8> pending;
             ack_pending.read(pending, meta.flow_id);
             pending = pending + 1;
             if (pending >= ack_every) {
                 meta.gen_ack = 1;
-                meta.ack_no = hdr.tcp.seq_no + (bit<32>)meta.l4_payload_len;
+                meta.ack_no = nxt;
                 pending = 0;
             }
             ack_pending.write(meta.flow_id, pending);
