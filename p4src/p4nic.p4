@@ -5,7 +5,10 @@
  * multicast when the packet also yields a timestamp record or a NIC ACK).
  * Egress: capture records for clones, records/ACKs/placement for replicas.
  *
- * Run BMv2 with --priority-queues 8 (capture copies leave at priority 0).
+ * Egress priority: capture copies leave at priority 0; regular traffic at the
+ * priority port_config gives its ingress port. The driver sets that to the
+ * highest queue the switch has (7 with simple_switch --priority-queues 8, 0 on
+ * a one-queue switch such as simple_switch_grpc, where everything shares it).
  */
 #include <core.p4>
 #include <v1model.p4>
@@ -34,10 +37,12 @@ control NicIngress(inout headers_t hdr,
 
     // role: ROLE_WIRE (network side) or ROLE_HOST; peer_port: for a wire
     // port the host-stack port its misses go to, for a host port the wire
-    // port its transmissions leave on.
-    action set_port_role(bit<8> role, port_t peer_port) {
+    // port its transmissions leave on; priority: egress priority of the
+    // regular traffic entering here (must be below the switch's queue count).
+    action set_port_role(bit<8> role, port_t peer_port, bit<3> priority) {
         meta.role = role;
         meta.peer_port = peer_port;
+        meta.regular_prio = priority;
     }
 
     table port_config {
@@ -79,8 +84,7 @@ control NicIngress(inout headers_t hdr,
             if (hdr.packet_out.op == OUT_OP_TX) {
                 sm.egress_spec = hdr.packet_out.egress_port;
                 hdr.packet_out.setInvalid();
-                sm.priority = PRIO_REGULAR;
-                exit;
+                exit;   // priority 0: valid on any switch
             }
             // OUT_OP_INJECT_RX: continue as if received on meta.in_port
             hdr.packet_out.setInvalid();
@@ -106,7 +110,7 @@ control NicIngress(inout headers_t hdr,
         capture.apply(hdr, meta, sm);   // both directions, and before any drop
         if (meta.direction == DIR_TX) {
             sm.egress_spec = meta.peer_port;
-            sm.priority = PRIO_REGULAR;
+            sm.priority = meta.regular_prio;
             exit;
         }
 
@@ -116,7 +120,7 @@ control NicIngress(inout headers_t hdr,
             exit;
         }
 
-        sm.priority = PRIO_REGULAR;
+        sm.priority = meta.regular_prio;
         meta.deliver_port = meta.peer_port;   // host stack unless a flow says otherwise
         if (hdr.rtp.isValid()) {
             // an RTP version 2 header was parsed (UDP payload of 12+ bytes); the

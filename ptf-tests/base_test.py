@@ -26,6 +26,7 @@ so every test takes fresh flow ids from ``new_flow_id()``.
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import logging
 import queue
 import struct
@@ -350,7 +351,8 @@ class P4nicTest(BaseTest):
         self.params = tu.test_params_get()
         self.drv = None
         self.drv = SESSION.driver(self.params)
-        self.drv.setup(PORTS, nic_macs=[NIC_MAC], promiscuous=self.PROMISCUOUS)
+        ports = dataclasses.replace(PORTS, priority_queues=int(self.params.get("priority_queues", 1)))
+        self.drv.setup(ports, nic_macs=[NIC_MAC], promiscuous=self.PROMISCUOUS)
         for q in (self.drv.digests, SESSION.psh, SESSION.key_requests):
             _drain(q)
         self.dataplane.flush()

@@ -36,6 +36,8 @@ import subprocess
 import sys
 import time
 
+from p4nic.lab import priority_queues_of
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_DIR = os.path.join(ROOT, "ptf-tests")
 NUM_PORTS = 7            # NIC ports 0..6 (PortMap: wire 0,1; host 2,3; placement 4; records 5; capture 6)
@@ -103,14 +105,24 @@ def switch_command(args: argparse.Namespace) -> list[str]:
         if not os.path.exists(exe):
             exe = shutil.which("pybm-switch") or exe
         return [exe, args.json, *ports, "--grpc-addr", addr, "--cpu-port", str(CPU_PORT),
-                "--priority-queues", "8"]
+                "--priority-queues", str(priority_queues(args))]
     exe = shutil.which("simple_switch_grpc")
     if exe is None:
         raise SystemExit("TARGET=bmv2 needs simple_switch_grpc on PATH (behavioral-model "
                          "built with --with-pi); it was not found. Use TARGET=pybm for the "
                          "embedded switch.")
-    return [exe, "--no-p4", *ports, "--", "--grpc-server-addr", addr,
-            "--cpu-port", str(CPU_PORT), "--priority-queues", "8"]
+    cmd = [exe, "--no-p4", *ports, "--", "--grpc-server-addr", addr, "--cpu-port", str(CPU_PORT)]
+    if priority_queues(args) > 1:
+        cmd += ["--priority-queues", str(priority_queues(args))]
+    return cmd
+
+
+def priority_queues(args: argparse.Namespace) -> int:
+    """8 strict-priority queues where the switch has the option (pybm-switch,
+    simple_switch builds with --priority-queues), else 1: the driver then gives
+    regular traffic priority 0 so that nothing is out of range."""
+    exe = "pybm-switch" if args.target == "pybm" else (shutil.which("simple_switch_grpc") or "")
+    return priority_queues_of(args.target, exe)
 
 
 def wait_for_grpc(ns: Namespace, proc: subprocess.Popen, timeout: float) -> None:
@@ -216,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
 
         params = {"grpc_addr": f"127.0.0.1:{GRPC_PORT}", "p4info": args.p4info,
                   "json": args.json, "target": args.target, "p4c": args.p4c,
-                  "artifacts": os.path.abspath(args.log_dir), "num_ports": NUM_PORTS}
+                  "artifacts": os.path.abspath(args.log_dir), "num_ports": NUM_PORTS,
+                  "priority_queues": priority_queues(args)}
         test_params = ";".join(f"{k}={v!r}" for k, v in params.items())
         ptf = [os.path.join(ROOT, ".venv", "bin", "ptf")]
         if not os.path.exists(ptf[0]):

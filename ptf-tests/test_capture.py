@@ -328,3 +328,32 @@ class CaptureAgentPcapng(CaptureTest):
             self.assertEqual(int(pdir, 0), 1 if direction == "rx" else 2)
             self.assertEqual(ip_src, PEER_IP if direction == "rx" else NIC_IP)
             self.assertIn(f"nic_ts={nic_ts} ", comment)
+
+
+class OneQueueSwitchConfiguration(CaptureTest):
+    """The NIC programmed for a switch with one egress queue per port (simple_switch_grpc
+    without --priority-queues): regular traffic then leaves at priority 0, which such a
+    switch accepts, and every delivery — plain, NIC ACK, timestamp record, capture copy
+    — still happens. (With more queues regular traffic uses the top one; the same
+    program runs on either.)"""
+
+    def runTest(self):
+        import dataclasses
+
+        from base_test import NIC_MAC, PORTS, TS_RECORD_GAP, TS_RECORD_TS, ts_record_bytes
+        one_queue = dataclasses.replace(PORTS, priority_queues=1)
+        self.drv.setup(one_queue, nic_macs=[NIC_MAC], promiscuous=False)
+        fid = self.new_flow_id()
+        self.drv.add_flow(Flow(src=PEER_IP, dst=NIC_IP, proto=6, sport=40000, dport=80,
+                               flow_id=fid, ack_every=1, ts_mode="record"))
+        self.drv.add_capture_trigger(CaptureTrigger(capture_id=9, snaplen=40, src=PEER_IP))
+        seg = tcp4(seq=100, ack=1, data=payload(50))
+        self.send(WIRE0, seg)
+        self.expect_unchanged(CONSUMER, seg)
+        self.expect(WIRE0, expected_nic_ack(seg, 150), what="NIC ACK")
+        self.expect(RECORDS, ts_record_bytes(fid, 1, len(seg), 1, len(seg)),
+                    dont_care=[TS_RECORD_TS, TS_RECORD_GAP], what="timestamp record")
+        self.expect_capture(seg, 9, DIR_RX, WIRE0, snaplen=40)
+        miss = udp4(sport=1, data=b"miss")
+        self.rx_captured(miss, 9, snaplen=40)
+        self.no_other_packets()

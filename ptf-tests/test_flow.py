@@ -533,3 +533,32 @@ class FlowCountersPerEntry(FlowTest):
         self.assertEqual(self.wait_flow_counters(ha, 3), (3, sum(map(len, a))))
         self.assertEqual(self.wait_flow_counters(hb, 2), (2, sum(map(len, b))))
         self.no_other_packets()
+
+
+class ReusedFlowIdAcksAfresh(FlowTest):
+    """The NIC's ACK bookkeeping (segments since the last ACK, next expected sequence
+    number) belongs to the flow entry, not to the flow id: after a flow is removed and
+    its id installed again for a new connection, the first ACK comes after ack_every
+    segments of the new connection and acknowledges its own data."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        h = self.drv.add_flow(v4flow(fid, ack_every=2))
+        old = tcp4(seq=5000, ack=1, data=payload(100, seed=1))
+        self.send(WIRE0, old)   # one pending segment, rcv_next 5100
+        self.expect_unchanged(CONSUMER, old)
+        self.no_packet_on(WIRE0)
+        self.drv.remove_flow(h)
+        self.drv.add_flow(v4flow(fid, ack_every=2, sport=SPORT + 1))
+        seq = 900000
+        for i, n in enumerate((30, 70)):
+            seg = tcp4(sport=SPORT + 1, seq=seq, ack=7, data=payload(n, seed=20 + i))
+            seq += n
+            self.send(WIRE0, seg)
+            self.expect_unchanged(CONSUMER, seg)
+            if i == 0:
+                self.no_packet_on(WIRE0)   # a stale count would have ACKed here
+            else:
+                ack = self.expect_ack(WIRE0, seg, ack_no=seq)
+                self.assertEqual(int.from_bytes(ack[42:46], "big"), 900100)
+        self.no_other_packets()

@@ -304,3 +304,31 @@ class ReplayedFramesCountTheirOwnLength(TimestampTest):
         self.drv.inject_rx(b, WIRE1)
         self.rx(CONSUMER, b, fi, 1, len(b), in_port=WIRE1)
         self.no_other_packets()
+
+
+class ReusedFlowIdStartsAfresh(TimestampTest):
+    """A flow id the driver installs again (here for another five-tuple) starts with
+    fresh NIC state: gap 0 and totals counted from its own first packet, although the
+    earlier flow left its arrival time and totals in the per-flow registers (the
+    driver cannot reset registers over P4Runtime; the entry's generation tags them)."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        h = self.drv.add_flow(flow(fid, 300, ts_mode="in_packet"))
+        total = 0
+        for i in range(3):
+            f = udp4(sport=300, data=payload(40, seed=i))
+            total += len(f)
+            self.send(WIRE0, f)
+            self.rx(CONSUMER, f, fid, i + 1, total)
+        self.drv.remove_flow(h)
+        self.drv.add_flow(flow(fid, 301, ts_mode="in_packet"))
+        stamps = []
+        total = 0
+        for i in range(2):
+            f = udp4(sport=301, data=payload(80, seed=10 + i))
+            total += len(f)
+            self.send(WIRE0, f)
+            stamps.append(self.rx(CONSUMER, f, fid, i + 1, total))
+        self.check_gaps(stamps, "reused flow id")
+        self.no_other_packets()

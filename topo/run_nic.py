@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
 
 from p4nic.control import ControlClient, DaemonNotRunning
-from p4nic.lab import LabError, NicLab
+from p4nic.lab import LabError, NicLab, priority_queues_of
 
 NIC_MAC = "02:00:00:00:00:01"
 PEER_MAC = "02:00:00:00:00:02"
@@ -40,7 +41,10 @@ def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> d
         "nic_macs": [NIC_MAC],
         "state_dir": lab.workdir,
         "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
-                  "records": 5, "capture": 6},
+                  "records": 5, "capture": 6,
+                  # the queues the switch runs with (regular traffic uses the top one)
+                  "priority_queues": priority_queues_of(
+                      lab.target, shutil.which("simple_switch_grpc") or "")},
         "flows": [
             # TCP 10.0.0.1:1234 -> 10.0.0.2:80: consumer queue, timestamp in front, ACK every 2
             {"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "tcp", "sport": 1234, "dport": 80,

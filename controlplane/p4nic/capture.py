@@ -30,16 +30,12 @@ from dataclasses import dataclass
 
 from p4nic.clock import ClockMapping, load_mapping
 from p4nic.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from p4nic.rawsock import PACKET_OUTGOING, SOL_PACKET, open_raw, recv_frame
 from p4nic.records import RecordError, parse_capture
 
 log = logging.getLogger("p4nic.capture")
 
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
-SOL_PACKET = 263
-PACKET_ADD_MEMBERSHIP = 1
 PACKET_STATISTICS = 6
-PACKET_MR_PROMISC = 1
 
 ClockSource = Callable[[], "ClockMapping | None"]
 
@@ -89,17 +85,7 @@ class CaptureStats:
 
 def open_capture_socket(iface: str, rcvbuf: int = 8 << 20) -> socket.socket:
     """Raw packet socket on ``iface`` in promiscuous mode (the frames are not ours)."""
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.bind((iface, 0))
-        ifindex = socket.if_nametoindex(iface)
-        mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
-        s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
-    except OSError:
-        s.close()
-        raise
-    return s
+    return open_raw(iface, rcvbuf=rcvbuf, promiscuous=True)
 
 
 class CaptureAgent:
@@ -143,12 +129,12 @@ class CaptureAgent:
             if not ready:
                 continue
             try:
-                data, addr = sock.recvfrom(65536)
+                data, pkttype = recv_frame(sock)
             except OSError as e:
                 if not self._stop.is_set():
                     log.error("capture socket: %s", e)
                 return
-            if addr[2] == PACKET_OUTGOING:
+            if pkttype == PACKET_OUTGOING:
                 continue
             self.stats.received += 1
             try:

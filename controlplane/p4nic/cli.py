@@ -433,6 +433,8 @@ def cmd_start(ns: argparse.Namespace) -> int:
 
 
 def cmd_capture(ns: argparse.Namespace) -> int:
+    if ns.rotate_bytes is not None and ns.rotate_bytes < 1024:
+        raise CliError("--rotate-bytes must be at least 1024")
     clock_path = ns.clock or os.path.join(ns.state_dir, "clock.json")
     if ns.clock and not os.path.isfile(ns.clock):
         raise CliError(f"--clock {ns.clock}: no such file")
@@ -441,8 +443,6 @@ def cmd_capture(ns: argparse.Namespace) -> int:
     else:
         print(f"p4nic capture: no clock state at {clock_path}: writing raw NIC times "
               f"(start the daemon to map them to wall-clock time)", file=sys.stderr)
-    if ns.rotate_bytes is not None and ns.rotate_bytes < 1024:
-        raise CliError("--rotate-bytes must be at least 1024")
     agent = CaptureAgent(ns.iface, ns.out, FileClock(clock_path), rotate_bytes=ns.rotate_bytes,
                          max_files=ns.max_files)
     stop = threading.Event()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -102,7 +103,9 @@ class NicDriver:
         self._lock = threading.RLock()
         # everything this driver installed, in install order (clear_all undoes it)
         self._entries: dict[Handle, Any] = {}
-        self._setup_entries: list[p4runtime_pb2.Entity] = []
+        self._generations: dict[int, int] = {}  # flow id -> generation last installed
+        # setup() entries by match (running setup() again modifies, never duplicates)
+        self._setup_entries: dict[bytes, p4runtime_pb2.Entity] = {}
         self._mcast_groups: dict[int, list[tuple[int, int]]] = {}
         self._clone_sessions: set[int] = set()
         self._digests_enabled: set[int] = set()
@@ -210,7 +213,7 @@ class NicDriver:
             self.ports = ports
             for ent, what in entities:
                 self._write_upsert(ent, what)
-                self._setup_entries.append(ent)
+                self._setup_entries[_match_key(ent)] = ent
             for d in ports.deliver_ports:
                 self._ensure_mcast_groups(d)
             self._write_upsert(clone_entity(n.CAPTURE_SESSION, ports.capture),
@@ -291,9 +294,22 @@ class NicDriver:
         if deliver_port is not None and deliver_port not in self._ports().deliver_ports:
             self._ensure_mcast_groups(deliver_port)
 
+    def _new_generation(self, flow: Any) -> Any:
+        """The flow with a generation no earlier entry of its flow id had.
+
+        The NIC tags per-flow register state with it, so a reused flow id starts
+        from zero. Generations start at a random point per driver so that two
+        driver processes (or restarts) do not pick the same one for a flow id.
+        """
+        last = self._generations.get(flow.flow_id)
+        gen = random.randrange(1, 0x10000) if last is None else last % 0xFFFF + 1
+        self._generations[flow.flow_id] = gen
+        return dataclasses.replace(flow, generation=gen)
+
     def add_flow(self, flow: Flow) -> Handle:
         """Install a flow tuple (IPv4 or IPv6 five-tuple) with its handling."""
         with self._lock:
+            flow = self._new_generation(flow)
             self._check_flow_id(flow.flow_id)
             self._prepare_deliver(flow.deliver_port)
             return self._insert(flow_handle(flow), self._entity_for("flow", flow), flow)
@@ -310,6 +326,7 @@ class NicDriver:
             f = EspFlow(dst=dst, spi=spi, flow_id=flow_id, state=state, ts_mode=ts_mode,
                         deliver_port=deliver_port)
         with self._lock:
+            f = self._new_generation(f)
             self._check_flow_id(f.flow_id)
             self._prepare_deliver(f.deliver_port)
             return self._insert(flow_handle(f), self._entity_for("esp_flow", f), f)
@@ -344,6 +361,7 @@ class NicDriver:
                 raise NicConfigError(f"modify_flow: {e}") from None
             if new.flow_id != old.flow_id:
                 self._check_flow_id(new.flow_id, ignore=handle)
+                new = self._new_generation(new)   # fresh state under the new id
             self._prepare_deliver(new.deliver_port)
             new_handle = flow_handle(new)
             if new_handle == handle:
@@ -353,6 +371,7 @@ class NicDriver:
                 return handle
             if new_handle in self._entries:
                 raise NicConfigError(f"{new_handle.kind} {new_handle.key} is already installed")
+            new = self._new_generation(new)   # another tuple: another flow
             self._remove(handle)
             return self._insert(new_handle, self._entity_for(new_handle.kind, new), new)
 
@@ -631,7 +650,7 @@ class NicDriver:
                     self._entries.pop(handle, None)
             if not keep_setup:
                 deletes = [P4RuntimeClient.update("DELETE", e)
-                           for e in reversed(self._setup_entries)]
+                           for e in reversed(list(self._setup_entries.values()))]
                 deletes += [P4RuntimeClient.update("DELETE", mcast_entity(g, []))
                             for g in self._mcast_groups]
                 deletes += [P4RuntimeClient.update("DELETE", clone_entity(s, 0))
@@ -650,3 +669,12 @@ class NicDriver:
                 self.clock.stop()
         if errors:
             raise P4RuntimeError("clear_all", grpc.StatusCode.UNKNOWN, "; ".join(errors))
+
+
+def _match_key(ent: p4runtime_pb2.Entity) -> bytes:
+    """What identifies an entry on the device: the entity without its action."""
+    key = p4runtime_pb2.Entity()
+    key.CopyFrom(ent)
+    if key.HasField("table_entry"):
+        key.table_entry.ClearField("action")
+    return key.SerializeToString(deterministic=True)

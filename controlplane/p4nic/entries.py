@@ -107,11 +107,13 @@ class EntryBuilder:
         out = []
         for w in ports.wire:
             out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: w}, n.SET_PORT_ROLE,
-                                   {"role": n.ROLE_WIRE, "peer_port": ports.host_stack}),
+                                   {"role": n.ROLE_WIRE, "peer_port": ports.host_stack,
+                                    "priority": ports.regular_priority}),
                         f"port_config wire {w}"))
         for h in ports.host_ports:
             out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: h}, n.SET_PORT_ROLE,
-                                   {"role": n.ROLE_HOST, "peer_port": ports.wire[0]}),
+                                   {"role": n.ROLE_HOST, "peer_port": ports.wire[0],
+                                    "priority": ports.regular_priority}),
                         f"port_config host {h}"))
         for mac in dict.fromkeys([*nic_macs, BROADCAST]):
             out.append((self.table(n.MAC_FILTER, {n.MF_ETH_DST: Ternary(mac, FULL_MAC_MASK)},
@@ -139,22 +141,24 @@ class EntryBuilder:
 
     def _flow_params(self, ports: PortMap | None, flow_id: int, state: str, deliver_port: int | None,
                      ack_every: int, ts_mode: str, buf_base: int, buf_size: int,
-                     start_seq: int) -> dict:
+                     start_seq: int, generation: int) -> dict:
         deliver = self.default_deliver(ports, state) if deliver_port is None else deliver_port
         return {"flow_id": flow_id, "state": n.FLOW_STATES[state], "deliver_port": deliver,
                 "ack_every_n": ack_every, "ts_mode": n.TS_MODES[ts_mode],
-                "zc_buf_base": buf_base, "zc_buf_size": buf_size, "zc_start_seq": start_seq}
+                "zc_buf_base": buf_base, "zc_buf_size": buf_size, "zc_start_seq": start_seq,
+                "flow_generation_": generation}
 
     def of(self, ports: PortMap | None, kind: str, obj: Any) -> p4runtime_pb2.Entity:
         """The full entry (match and action) of a flow, ESP flow, SA or trigger."""
         if kind == "flow":
             f: Flow = obj
             params = self._flow_params(ports, f.flow_id, f.state, f.deliver_port, f.ack_every,
-                                       f.ts_mode, f.buf_base, f.buf_size, f.start_seq)
+                                       f.ts_mode, f.buf_base, f.buf_size, f.start_seq,
+                                       f.generation)
         elif kind == "esp_flow":
             e: EspFlow = obj
             params = self._flow_params(ports, e.flow_id, e.state, e.deliver_port, 0, e.ts_mode,
-                                       0, 0, 0)
+                                       0, 0, 0, e.generation)
         elif kind == "sa":
             sa: SecurityAssociation = obj
             return self.match(Handle("sa", n.SA_V4, sa.key_tuple()), n.SET_KEY,
@@ -200,7 +204,8 @@ class EntryBuilder:
         states = {v: k for k, v in n.FLOW_STATES.items()}
         modes = {v: k for k, v in n.TS_MODES.items()}
         handling = {"flow_id": p["flow_id"], "state": states.get(p["state"], "MONITOR"),
-                    "deliver_port": p["deliver_port"], "ts_mode": modes.get(p["ts_mode"], "none")}
+                    "deliver_port": p["deliver_port"], "ts_mode": modes.get(p["ts_mode"], "none"),
+                    "generation": p.get("flow_generation_", 0)}
         if table == n.ESP_FLOW:
             return EspFlow(dst=ipv4_text(m[n.MF_IPV4_DST]), spi=m[n.MF_ESP_SPI], **handling)
         zero_copy = {"ack_every": p["ack_every_n"], "buf_base": p["zc_buf_base"],

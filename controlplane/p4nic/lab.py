@@ -55,14 +55,25 @@ def supports_option(exe: str, option: str) -> bool:
     return option in done.stdout + done.stderr
 
 
+PRIORITY_QUEUES = 8
+
+
+def priority_queues_of(target: str, exe: str) -> int:
+    """Egress queues per port the switch will run with.
+
+    The NIC wants 8 strict-priority queues (capture copies leave at priority 0,
+    below regular traffic). simple_switch_grpc builds without the
+    --priority-queues target option have one queue: then everything shares it
+    and the driver must give regular traffic priority 0 (PortMap.priority_queues).
+    """
+    if target == "pybm" or supports_option(exe, "priority-queues"):
+        return PRIORITY_QUEUES
+    return 1
+
+
 def switch_command(target: str, ports: dict[int, str], grpc_addr: str, cpu_port: int,
                    json_path: str | None = None, log_console: bool = False) -> list[str]:
-    """Command line of pybm-switch or simple_switch_grpc (same shape).
-
-    The NIC wants 8 strict-priority egress queues (capture copies leave at
-    priority 0, below regular traffic); simple_switch_grpc builds without the
-    --priority-queues target option run with one queue and a warning.
-    """
+    """Command line of pybm-switch or simple_switch_grpc (same shape)."""
     if target == "pybm":
         exe = os.path.join(os.path.dirname(sys.executable), "pybm-switch")
         if not os.path.exists(exe):
@@ -81,8 +92,8 @@ def switch_command(target: str, ports: dict[int, str], grpc_addr: str, cpu_port:
         cmd.append("--log-console")
     # simple_switch_grpc takes these as target options after "--"; pybm-switch too
     cmd += ["--", "--grpc-server-addr", grpc_addr, "--cpu-port", str(cpu_port)]
-    if target == "pybm" or supports_option(exe, "priority-queues"):
-        cmd += ["--priority-queues", "8"]
+    if priority_queues_of(target, exe) > 1:
+        cmd += ["--priority-queues", str(PRIORITY_QUEUES)]
     else:
         print(f"lab: {exe} has no --priority-queues: capture copies share the regular "
               f"egress queue", file=sys.stderr)

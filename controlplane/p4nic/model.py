@@ -72,6 +72,9 @@ class PortMap:
     (misses, IDLE flows, connection control, ESP without key); consumer: the
     default queue of MONITOR flows; placement: placement records (ZERO_COPY);
     records: separate timestamp records; capture: the capture stream.
+    priority_queues: the strict-priority egress queues the switch runs with
+    (simple_switch --priority-queues N; 1 for simple_switch_grpc). Regular
+    traffic leaves at the highest of them, capture copies at 0.
     """
     wire: tuple[int, ...] = (0, 1)
     host_stack: int = 2
@@ -80,10 +83,16 @@ class PortMap:
     records: int = 5
     capture: int = 6
     cpu: int = n.CPU_PORT
+    priority_queues: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wire", tuple(self.wire))
         self.validate()
+
+    @property
+    def regular_priority(self) -> int:
+        """standard_metadata.priority of regular traffic (below the queue count)."""
+        return self.priority_queues - 1
 
     @property
     def host_ports(self) -> tuple[int, ...]:
@@ -104,6 +113,7 @@ class PortMap:
             # deliver_port << 4 must stay below MCAST_BASE; the others are plain ports
             _check_range(f"{name} port", getattr(self, name), 0, n.MAX_DELIVER_PORT)
         _check_range("cpu port", self.cpu, 0, 511)
+        _check_range("priority_queues", self.priority_queues, 1, 8)  # bit<3> priority
         roles = [*self.wire, self.host_stack, self.consumer, self.placement, self.records,
                  self.capture]
         if len(set(roles)) != len(roles):
@@ -137,6 +147,9 @@ class Flow:
     buf_base: int = 0
     buf_size: int = 0
     start_seq: int = 0
+    # tags the NIC's per-flow state (timestamps, ACK counts) so that a flow id
+    # installed again starts afresh; 0 = the driver picks one when installing
+    generation: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proto", parse_proto(self.proto))
@@ -159,6 +172,7 @@ class Flow:
                                  f"UDP (17) only; ESP flows go through add_esp_flow")
         _check_range("sport", self.sport, 0, 0xFFFF)
         _check_range("dport", self.dport, 0, 0xFFFF)
+        _check_range("generation", self.generation, 0, 0xFFFF)
         validate_handling(self.flow_id, self.state, self.deliver_port, self.ack_every,
                           self.ts_mode, self.buf_base, self.buf_size, self.start_seq)
         if self.proto != n.IP_PROTO_TCP and self.ack_every:
@@ -186,10 +200,12 @@ class EspFlow:
     state: str = "MONITOR"
     deliver_port: int | None = None
     ts_mode: str = "none"
+    generation: int = 0  # see Flow.generation
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", str(self.state).upper())
         object.__setattr__(self, "ts_mode", str(self.ts_mode).lower())
+        _check_range("generation", self.generation, 0, 0xFFFF)
         dst = _ip("esp flow dst", self.dst)
         if dst.version != 4:
             raise NicConfigError("ESP flows match IPv4 destinations (the esp_flow table)")

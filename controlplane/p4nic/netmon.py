@@ -10,13 +10,13 @@ count has no gaps by construction and is not used for loss.
 from __future__ import annotations
 
 import select
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from p4nic.clock import ClockMapping
 from p4nic.netprops import NetworkProperties, Selection, estimate, select_protocol
+from p4nic.rawsock import PACKET_OUTGOING, open_raw, recv_frame
 from p4nic.records import (
     CaptureRecord,
     PlacementRecord,
@@ -26,9 +26,6 @@ from p4nic.records import (
     as_dict,
     parse_record,
 )
-
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
 
 
 @dataclass
@@ -95,9 +92,8 @@ def frames_in(iface: str, count: int | None, timeout: float | None,
               on_ready: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Frames arriving on ``iface`` (not those sent from it), until ``count`` frames
     or ``timeout`` seconds; ``on_ready`` runs once the socket is bound."""
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s = open_raw(iface)
     try:
-        s.bind((iface, 0))
         if on_ready:
             on_ready()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -109,8 +105,8 @@ def frames_in(iface: str, count: int | None, timeout: float | None,
             ready, _, _ = select.select([s], [], [], left)
             if not ready:
                 return
-            data, addr = s.recvfrom(65536)
-            if addr[2] != PACKET_OUTGOING:
+            data, pkttype = recv_frame(s)
+            if pkttype != PACKET_OUTGOING:
                 seen += 1
                 yield data
     finally:

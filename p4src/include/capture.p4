@@ -5,7 +5,7 @@
  * In egress the duplicate gets a capture header (NIC timestamp, original
  * length, capture id, direction) and is cut to the trigger's snap length. It
  * leaves with priority 0 (clones start with reset metadata), below the
- * PRIO_REGULAR of real traffic.
+ * priority port_config gives real traffic.
  */
 #ifndef _P4NIC_CAPTURE_P4_
 #define _P4NIC_CAPTURE_P4_

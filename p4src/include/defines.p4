@@ -98,8 +98,8 @@ const bit<32> PKT_INSTANCE_TYPE_RECIRC        = 4;
 const bit<32> PKT_INSTANCE_TYPE_REPLICATION   = 5;
 const bit<32> PKT_INSTANCE_TYPE_RESUBMIT      = 6;
 
-// ---- egress priorities (--priority-queues 8): capture copies get 0 --------
-const bit<3> PRIO_REGULAR = 7;
+// Egress priorities: capture copies get 0 (clones start with reset metadata),
+// regular traffic the priority port_config gives its ingress port.
 
 // ---- p4nic host-side headers: magic "PN", type ----------------------------
 const bit<16> P4NIC_MAGIC = 0x504e;

@@ -21,10 +21,13 @@ control FlowAssociation(inout headers_t hdr,
     direct_counter(CounterType.packets_and_bytes) flow_v6_counter;
     direct_counter(CounterType.packets_and_bytes) esp_flow_counter;
 
-    // data segments of a flow since the NIC last acknowledged it
-    register<bit<8>>(MAX_FLOWS) ack_pending;
-    // per flow: bit 32 = valid, bits 31..0 = the next sequence number the NIC
-    // expects, everything before it having arrived (what its ACKs acknowledge)
+    // Per-flow state is tagged with the flow entry's generation in its top 16
+    // bits: a flow id the driver installs again (new generation) reads as
+    // zero, since the driver cannot reset registers over P4Runtime.
+    // ack_pending: generation ++ 8w0 ++ data segments since the NIC's last ACK
+    register<bit<32>>(MAX_FLOWS) ack_pending;
+    // rcv_next: generation ++ 15w0 ++ valid ++ the next sequence number the
+    // NIC expects, everything before it having arrived (what its ACKs acknowledge)
     register<bit<64>>(MAX_FLOWS) rcv_next;
 
     bit<8>  ack_every = 0;
@@ -35,10 +38,12 @@ control FlowAssociation(inout headers_t hdr,
     // Per-flow handling. deliver_port: the flow's consumer queue (MONITOR) or
     // the placement port (ZERO_COPY). ack_every: 0 = the NIC never ACKs.
     // buf_base/buf_size/start_seq: the zero-copy buffer, where payload with
-    // sequence number start_seq lands at buf_base.
+    // sequence number start_seq lands at buf_base. flow_generation: changes
+    // each time the driver installs the flow id anew (never 0).
     action set_flow(flow_id_t flow_id, bit<8> state, port_t deliver_port,
                     bit<8> ack_every_n, bit<8> ts_mode,
-                    bit<64> zc_buf_base, bit<32> zc_buf_size, bit<32> zc_start_seq) {
+                    bit<64> zc_buf_base, bit<32> zc_buf_size, bit<32> zc_start_seq,
+                    bit<16> flow_generation_) {
         meta.flow_hit = 1;
         meta.flow_id = flow_id;
         meta.flow_state = state;
@@ -48,6 +53,7 @@ control FlowAssociation(inout headers_t hdr,
         buf_base = zc_buf_base;
         buf_size = zc_buf_size;
         start_seq = zc_start_seq;
+        meta.flow_gen = flow_generation_;
     }
 
     table flow_v4 {
@@ -126,6 +132,9 @@ control FlowAssociation(inout headers_t hdr,
             // pure ACKs of the peer neither count nor get acknowledged.
             bit<64> rcv;
             rcv_next.read(rcv, meta.flow_id);
+            if (rcv[63:48] != meta.flow_gen) {
+                rcv = 0;   // state of an earlier flow with this id
+            }
             bit<32> nxt = rcv[31:0];
             if (rcv[32:32] == 0) {
                 // the first data segment the NIC sees: a zero-copy flow starts at
@@ -143,17 +152,21 @@ control FlowAssociation(inout headers_t hdr,
                     && past_nxt[31:31] == 0) {
                 nxt = seg_end;
             }
-            rcv_next.write(meta.flow_id, 32w1 ++ nxt);
+            rcv_next.write(meta.flow_id, meta.flow_gen ++ 15w0 ++ 1w1 ++ nxt);
 
-            bit<8> pending;
-            ack_pending.read(pending, meta.flow_id);
+            bit<32> pending_reg;
+            ack_pending.read(pending_reg, meta.flow_id);
+            bit<8> pending = pending_reg[7:0];
+            if (pending_reg[31:16] != meta.flow_gen) {
+                pending = 0;
+            }
             pending = pending + 1;
             if (pending >= ack_every) {
                 meta.gen_ack = 1;
                 meta.ack_no = nxt;
                 pending = 0;
             }
-            ack_pending.write(meta.flow_id, pending);
+            ack_pending.write(meta.flow_id, meta.flow_gen ++ 8w0 ++ pending);
         }
         if (meta.flow_state == FLOW_ZERO_COPY) {
             if (meta.l4_payload_len == 0) {

@@ -229,6 +229,8 @@ struct metadata_t {
     bit<32>   ack_no;          // acknowledgment number of the NIC-generated ACK
     bit<1>    ack_out;         // egress: this copy is the NIC-generated ACK
     bit<9>    peer_port;       // from port_config: host-stack port (wire) / wire port (host)
+    bit<3>    regular_prio;    // from port_config: egress priority of regular traffic
+    bit<16>   flow_gen;        // generation of the flow entry (tags per-flow register state)
     // key memory
     bit<1>    key_valid;
     bit<1>    no_key;

@@ -32,7 +32,9 @@ def test_every_name_the_driver_uses_is_in_the_p4info(schema: P4Schema) -> None:
         schema.action(action)
     assert [p.name for p in schema.action(n.SET_FLOW).params] == [
         "flow_id", "state", "deliver_port", "ack_every_n", "ts_mode", "zc_buf_base",
-        "zc_buf_size", "zc_start_seq"]
+        "zc_buf_size", "zc_start_seq", "flow_generation_"]
+    assert [p.name for p in schema.action(n.SET_PORT_ROLE).params] == [
+        "role", "peer_port", "priority"]
     assert schema.counter(n.DROP_REASONS).size == n.NUM_DROP_REASONS
     for table in (*n.FLOW_TABLES, n.SA_V4):
         assert schema.direct_counter_of(table) is not None
