@@ -67,3 +67,26 @@ def test_p4info_content(tmp_path):
     assert info.direct_counters[0].direct_table_id == t.preamble.id
     assert list(t.direct_resource_ids) == [info.direct_counters[0].preamble.id]
     assert info.registers[0].type_spec.bitstring.bit.bitwidth == 16
+
+
+def test_directly_called_action_has_no_control_plane_params(tmp_path):
+    """A direct call binds the action's directionless parameters (p4c's
+    RemoveActionParameters): the BMv2 JSON action takes no runtime data, so the
+    P4Info must not list the parameter either (the P4Runtime server checks that
+    they agree and refuses the pipeline otherwise). In a table the same kind of
+    parameter stays a control-plane parameter."""
+    prog = program_with_ingress("""
+        action set_c(bit<16> v) { hdr.h.c = v; }
+        action fwd(bit<9> port) { sm.egress_spec = port; }
+        table t { key = { hdr.h.a : exact; } actions = { fwd; } }
+        apply { bit<16> x = hdr.h.c + 1; set_c(x); t.apply(); }""")
+    path = tmp_path / "p.p4"
+    path.write_text(prog)
+    doc, text = compile_program(str(path))
+    info = text_format.Parse(text, p4info_pb2.P4Info())
+    acts = {a.preamble.name: a for a in info.actions}
+    assert [p.name for p in acts["IG.set_c"].params] == []
+    assert [p.name for p in acts["IG.fwd"].params] == ["port"]
+    json_actions = {a["name"]: a for a in doc["actions"]}
+    assert json_actions["IG.set_c"]["runtime_data"] == []
+    assert [r["name"] for r in json_actions["IG.fwd"]["runtime_data"]] == ["port"]

@@ -95,6 +95,12 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
             actions[name] = (aid, decl)
     for name, (_, decl) in actions.items():
         entries.append((P.ACTION, name, decl, None))
+    # the control-plane parameters of each action: what its BMv2 JSON copies take
+    # as runtime data (a direct call binds directionless parameters itself)
+    runtime_params: dict[str, set[str]] = {}
+    for a in prog.actions:
+        runtime_params.setdefault(a["name"], set()).update(
+            rd["name"] for rd in a.get("runtime_data", []))
     for tl in prog.table_infos:
         if any(a.name == "hidden" for a in tl.decl.annotations):
             continue
@@ -169,6 +175,9 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
             for p in decl.params:
                 if p.direction != "":
                     continue  # bound by the call that was inlined
+                if p.name not in runtime_params.get(name, ()):
+                    continue  # directionless, but bound by a direct call (as p4c's
+                    # RemoveActionParameters does): not a control-plane parameter
                 pid += 1
                 prm = a.params.add()
                 prm.id = pid
