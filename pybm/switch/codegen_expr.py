@@ -78,6 +78,7 @@ class ExprCompiler:
     def __init__(self, prog: Program, ns: Namespace):
         self.prog = prog
         self.ns = ns
+        self.action_params: int | None = None  # parameters of the action being compiled
         self.stack_bases: dict[str, str] = {}
         self.union_tables: dict[str, str] = {}
         for st in prog.stacks.values():
@@ -104,7 +105,12 @@ class ExprCompiler:
         if t in ("runtime_data", "local"):
             if not in_action:
                 raise ConfigError("BMv2 JSON: runtime data used outside an action")
-            return Expr(f"A[{int(v)}]", INT)
+            i = int(v)
+            if self.action_params is not None and not 0 <= i < self.action_params:
+                # as BMv2's loader: "trying to use parameter at offset ..."
+                raise ConfigError(f"BMv2 JSON: runtime data {i} used, but the action has "
+                                  f"{self.action_params} parameter(s)")
+            return Expr(f"A[{i}]", INT)
         if t == "header":
             h = self.prog.header(v)
             return Expr(repr(h.base), HDR, const=h.base, htype=h.htype)
@@ -196,14 +202,17 @@ class ExprCompiler:
                 return Expr(f"_div({self.as_int(a)}, {self.as_int(b)}, {op!r})", INT)
             return Expr(f"({self.as_int(a)} {pyop} {self.as_int(b)})", INT, width,
                         a.signed or b.signed)
-        if op == "<<":
+        if op in ("<<", ">>"):
             a, b = sub(left), sub(right)
+            if b.const is not None and b.const < 0:
+                raise ConfigError(f"BMv2 JSON: negative shift count {b.const}")
+            if op == "<<":
+                if b.const is not None and b.const < 4096:
+                    return Expr(f"({self.as_int(a)} << {b.const})", INT)
+                return Expr(f"_shl({self.as_int(a)}, {self.as_int(b)})", INT)
             if b.const is not None:
-                return Expr(f"({self.as_int(a)} << {b.const})", INT)
-            return Expr(f"_shl({self.as_int(a)}, {self.as_int(b)})", INT)
-        if op == ">>":
-            a, b = sub(left), sub(right)
-            return Expr(f"({self.as_int(a)} >> {self.as_int(b)})", INT, a.width, a.signed)
+                return Expr(f"({self.as_int(a)} >> {b.const})", INT, a.width, a.signed)
+            return Expr(f"_shr({self.as_int(a)}, {self.as_int(b)})", INT, a.width, a.signed)
         if op == "~":
             a = sub(right)
             return Expr(f"(~{self.as_int(a)})", INT, signed=True)

@@ -142,7 +142,15 @@ def _stack_last(bases: tuple, nxt: int) -> Any:
 def _shl(a: int, b: int) -> int:
     # A huge runtime shift count would allocate a huge integer; anything shifted
     # by more than 4096 bits is masked to zero by the assignment anyway.
+    if b < 0:  # only a signed shift count can be negative; p4c never emits one
+        raise PacketDrop(f"negative shift count {b}")
     return a << b if b < 4096 else (0 if a == 0 else a << 4096)
+
+
+def _shr(a: int, b: int) -> int:
+    if b < 0:
+        raise PacketDrop(f"negative shift count {b}")
+    return a >> b
 
 
 def _div(a: int, b: int, op: str) -> int:
@@ -182,7 +190,7 @@ def _randint(lo: int, hi: int) -> int:
 
 RUNTIME_HELPERS = {
     "ParserException": ParserException, "PacketDrop": PacketDrop, "_stack_at": _stack_at,
-    "_stack_last": _stack_last, "_shl": _shl, "_div": _div, "_two_comp": _two_comp,
+    "_stack_last": _stack_last, "_shl": _shl, "_shr": _shr, "_div": _div, "_two_comp": _two_comp,
     "_sat_cast": _sat_cast, "_usat_cast": _usat_cast, "_lookahead": _lookahead,
     "_randint": _randint, "_log_error": _log_error, "_log_msg": _log_msg, "_trace": _trace,
     "_pack_varbit": pack_varbit, "_now": now_us,
@@ -359,7 +367,11 @@ class ProgramCompiler:
         out.emit(0, f"def act_{a['id']}(F, P, A):  # {a['name']}")
         if self.trace:
             out.emit(1, f"_trace(P, 'Action ' + {a['name']!r})")
-        emit_body(self.pc, out, 1, a.get("primitives", []), True)
+        self.ex.action_params = len(a.get("runtime_data", []))
+        try:
+            emit_body(self.pc, out, 1, a.get("primitives", []), True)
+        finally:
+            self.ex.action_params = None
         self.src.append("\n".join(out.lines))
 
     def _pipeline(self, pipe: dict[str, Any]) -> None:

@@ -82,7 +82,8 @@ class Switch:
             cp = compile_program(prog, drop_port=self.drop_port, trace=self.trace)
         except ConfigError:
             raise
-        except (KeyError, TypeError, IndexError, ValueError, AttributeError, RuntimeApiError) as e:
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError, OverflowError,
+                RuntimeApiError) as e:
             # a document whose shape the loader did not check (missing keys, wrong types)
             raise ConfigError(f"BMv2 JSON: malformed document ({type(e).__name__}: {e})") from None
         with self.lock:

@@ -155,16 +155,19 @@ class Program:
         self._check_ids()
 
     def _check_ids(self) -> None:
-        """Ids become parts of generated Python names: they must be integers."""
+        """Ids become parts of generated Python names: they must be integers, unique
+        per kind of object (JSON_format.md), or generated functions would collide."""
         doc = self.doc
         objs: list[tuple[str, Any]] = []
-        for key in ("header_stacks", "header_union_stacks", "actions", "field_lists", "learn_lists"):
+        for key in ("headers", "header_stacks", "header_union_stacks", "actions", "field_lists",
+                    "learn_lists"):
             objs += [(key, o) for o in _list(doc, key)]
         for p in self.parsers:
             objs += [("parse state", s) for s in p.get("parse_states", [])]
         for pipe in self.pipelines.values():
             for key in ("tables", "conditionals", "action_calls"):
                 objs += [(key, o) for o in pipe.get(key, []) or []]
+        seen: set[tuple[str, int]] = set()
         for kind, o in objs:
             ids = [("id", o.get("id"))]
             if "action_id" in o:
@@ -175,6 +178,9 @@ class Program:
                 if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                     raise ConfigError(f"BMv2 JSON: {kind} '{o.get('name')}': {what} {v!r} "
                                       "is not a non-negative integer")
+            if (kind, o["id"]) in seen:
+                raise ConfigError(f"BMv2 JSON: {kind} '{o.get('name')}': id {o['id']} is used twice")
+            seen.add((kind, o["id"]))
 
     # -- loading ---------------------------------------------------------
 
@@ -222,12 +228,19 @@ class Program:
             except KeyError as e:
                 raise ConfigError(f"BMv2 JSON: stack '{s.get('name')}': unknown header id {e}") from None
             stack = HeaderStack(s["name"], s["id"], self.header_types[s["header_type"]], members, slot)
+            if any(m.htype is not stack.htype for m in members):
+                raise ConfigError(f"BMv2 JSON: stack '{s['name']}': members are not all of type "
+                                  f"'{s['header_type']}'")
             slot += 1
             self.stacks[stack.name] = stack
         union_types = {u["name"]: u for u in _list(self.doc, "header_union_types")}
         for u in _list(self.doc, "header_unions"):
             members = [self.headers_by_id[i] for i in u["header_ids"]]
             utype = union_types.get(u.get("union_type"), {})
+            declared = [m[1] for m in utype.get("headers", [])]
+            if declared and declared != [m.htype.name for m in members]:
+                raise ConfigError(f"BMv2 JSON: union '{u['name']}': member headers do not have "
+                                  f"the types of union type '{u.get('union_type')}'")
             names = [m[0] for m in utype.get("headers", [])] or [m.name for m in members]
             union = HeaderUnion(u["name"], u["id"], members, names)
             for m in members:
@@ -236,6 +249,9 @@ class Program:
         unions_by_id = {u.id: u for u in self.unions.values()}
         for us in _list(self.doc, "header_union_stacks"):
             members = [unions_by_id[i] for i in us["header_union_ids"]]
+            shapes = {tuple(h.htype.name for h in u.headers) for u in members}
+            if len(shapes) > 1:
+                raise ConfigError(f"BMv2 JSON: union stack '{us['name']}': unions of different types")
             self.union_stacks[us["name"]] = HeaderUnionStack(us["name"], us["id"], members, slot)
             slot += 1
         self.nslots = slot
@@ -247,6 +263,9 @@ class Program:
 
     def _load_errors(self) -> None:
         for e in _list(self.doc, "errors"):
+            if (not isinstance(e, list) or len(e) != 2 or not isinstance(e[1], int)
+                    or isinstance(e[1], bool) or e[1] < 0):
+                raise ConfigError(f"BMv2 JSON: malformed error declaration {e!r}")
             self.errors[e[0]] = e[1]
         for en in _list(self.doc, "enums"):
             self.enums[en["name"]] = {k: v for k, v in en.get("entries", [])}
@@ -304,7 +323,7 @@ def load_program(source: str | bytes | dict[str, Any]) -> Program:
         return Program(doc)
     except ConfigError:
         raise
-    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError, OverflowError) as e:
         raise ConfigError(f"BMv2 JSON: malformed document ({type(e).__name__}: {e})") from None
 
 
