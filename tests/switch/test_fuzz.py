@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,12 @@ TCP_F = [["srcPort", 16], ["dstPort", 16], ["seqNo", 32], ["ackNo", 32], ["dataO
 UDP_F = [["srcPort", 16], ["dstPort", 16], ["length", 16], ["checksum", 16]]
 
 N_FRAMES = 12000
+
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "v1model"
+# forloop-bmv2 loops 'for (i = 0; i <= h.count; i++)' with an 8-bit i: a frame with
+# count 255 never leaves ingress, on simple_switch as on pybm (a property of the program)
+ENDLESS = {"forloop-bmv2"}
 
 
 def deep_parser_program() -> Program:
@@ -280,36 +287,76 @@ def _nodes(o: Any, path: tuple = ()) -> list[tuple]:
     return out
 
 
-def test_randomly_mutated_documents_load_or_fail_with_config_error() -> None:
-    base = _valid_doc()
+def _mutation_run(base: dict[str, Any], seed: int, rounds: int) -> tuple[int, int]:
+    """Apply 1-3 random deletions/replacements to copies of ``base``; every copy must
+    either load or fail with a ConfigError, and what loads must survive traffic."""
     paths = [p for p in _nodes(base) if p]
-    rng = random.Random(7)
+    rng = random.Random(seed)
     loaded = refused = 0
-    for _ in range(400):
+    frames = _base_frames() + [b"", bytes(range(64))]
+    for _ in range(rounds):
         doc = copy.deepcopy(base)
-        path = rng.choice(paths)
-        parent = doc
-        for k in path[:-1]:
-            parent = parent[k]
-        last = path[-1]
-        if rng.random() < 0.4 and isinstance(parent, dict):
-            del parent[last]
-        elif rng.random() < 0.5 and isinstance(parent, list):
-            parent.pop(last)
-        else:
-            parent[last] = copy.deepcopy(rng.choice(_JUNK))
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths)
+            parent: Any = doc
+            try:
+                for k in path[:-1]:
+                    parent = parent[k]
+                last = path[-1]
+                if rng.random() < 0.4 and isinstance(parent, dict):
+                    del parent[last]
+                elif rng.random() < 0.5 and isinstance(parent, list):
+                    parent.pop(last)
+                else:
+                    parent[last] = copy.deepcopy(rng.choice(_JUNK))
+            except (KeyError, IndexError, TypeError):
+                pass  # an earlier mutation removed the path
         sw = Switch()
         try:
             sw.load_config(json.dumps(doc))
-            loaded += 1
         except ConfigError as e:
             assert str(e)
             refused += 1
             continue
-        # whatever loaded must survive traffic
+        loaded += 1
         sw.transmit = lambda port, data: None
-        for f in _base_frames():
+        for f in frames:
             sw.receive(0, f)
-        assert sw.stats.get("drop_internal_error", 0) == 0, (path, sw.stats)
-    assert loaded + refused == 400
-    assert refused > 50
+        assert sw.stats.get("drop_internal_error", 0) == 0, sw.stats
+    return loaded, refused
+
+
+def test_randomly_mutated_documents_load_or_fail_with_config_error() -> None:
+    loaded, refused = _mutation_run(_valid_doc(), seed=7, rounds=1200)
+    assert loaded + refused == 1200
+    assert refused > 300 and loaded > 100
+
+
+@pytest.mark.parametrize("name", ["v1model-special-ops-bmv2", "header-stack-ops-bmv2",
+                                  "checksum-l4-bmv2", "union-bmv2", "table-entries-range-bmv2",
+                                  "issue1879-bmv2"])
+def test_mutated_conformance_documents(name: str) -> None:
+    path = CORPUS / f"{name}.json"
+    assert path.exists(), f"conformance corpus missing at {CORPUS}"
+    loaded, refused = _mutation_run(json.loads(path.read_text()), seed=11, rounds=150)
+    assert loaded + refused == 150 and refused > 0
+
+
+def test_random_frames_through_every_conformance_program() -> None:
+    """The p4c-compiled corpus exercises far more JSON shapes than our own programs;
+    none of them may hit an internal error on garbage input."""
+    programs = sorted(CORPUS.glob("*.json"))
+    assert len(programs) >= 190, f"conformance corpus missing at {CORPUS}"
+    rng = random.Random(99)
+    base = _base_frames()
+    for path in programs:
+        if path.stem in ENDLESS:
+            continue
+        sw = Switch()
+        sw.load_config(path.read_bytes())
+        sw.transmit = lambda port, data: None
+        for i in range(40):
+            frame = _mutate(rng, base) if i % 2 else rng.randbytes(rng.randrange(0, 120))
+            sw.receive(rng.randrange(8), frame)
+        assert sw.stats["rx"] == 40
+        assert sw.stats.get("drop_internal_error", 0) == 0, path.name

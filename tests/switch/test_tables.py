@@ -108,6 +108,28 @@ def test_lpm_longest_prefix_wins() -> None:
     assert _out(h, 0x1235) == 2
 
 
+def test_lpm_with_an_exact_key() -> None:
+    h = Harness(_table_program([key("exact", "h", "k2"), key("lpm", "h", "k")]))
+    h.sw.table_add("t", [1, (0x1200, 8)], "set_out", [1])
+    h.sw.table_add("t", [1, (0x1234, 16)], "set_out", [2])
+    h.sw.table_add("t", [2, (0x1200, 8)], "set_out", [3])
+    assert _out(h, 0x1234, 1) == 2
+    assert _out(h, 0x1299, 1) == 1
+    assert _out(h, 0x1234, 2) == 3
+    assert _out(h, 0x1234, 3) == 0xEE
+
+
+def test_ternary_with_exact_and_valid_keys() -> None:
+    h = Harness(_table_program([key("exact", "h", "k2"), key("ternary", "h", "k"),
+                                key("valid", "opt")]))
+    h.sw.table_add("t", [5, (0x0000, 0x0000), 0], "set_out", [1], priority=9)
+    h.sw.table_add("t", [5, (0x00FF, 0x00FF), 0], "set_out", [2], priority=1)
+    h.sw.table_add("t", [5, (0x0000, 0x0000), 1], "set_out", [3], priority=1)
+    assert _out(h, 0xABFF, 5) == 2
+    assert _out(h, 0xAB00, 5) == 1
+    assert _out(h, 0xAB00, 6) == 0xEE
+
+
 def test_ternary_lowest_priority_value_wins_ties_go_to_first_added() -> None:
     h = Harness(_table_program([key("ternary", "h", "k")]))
     h.sw.table_add("t", [(0x1200, 0xFF00)], "set_out", [1], priority=20)
