@@ -193,8 +193,10 @@ class Program:
     # header types and instances -------------------------------------------
 
     def header_type(self, name: str, fields: list[Any], max_length: int | None = None) -> str:
+        # p4c writes [name, width, signed] and, for a varbit field, [name, "*"]
         t: Json = {"name": name, "id": len(self.header_types),
-                   "fields": [list(f) if len(f) > 2 else [f[0], f[1], False] for f in fields]}
+                   "fields": [[f[0], "*"] if f[1] == "*" else
+                              list(f) if len(f) > 2 else [f[0], f[1], False] for f in fields]}
         if max_length is not None:
             t["max_length"] = max_length
         self.header_types.append(t)
