@@ -3,6 +3,8 @@ resources and control flow after hit/miss, all observed on packets."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from pybm.switch.errors import RuntimeApiError
@@ -312,3 +314,84 @@ def test_default_entry_with_action_data_from_json() -> None:
     p.start("ingress", "t")
     assert Harness(p).one(0, _pkt(1)) == (1, be(1, 2) + b"\x00\x33payload")
 
+
+
+# -- randomized: the engine's lookup structures against a brute-force reference --------
+
+
+def _random_keys(rng: random.Random, seeds: list[int], n: int) -> list[int]:
+    keys = []
+    for _ in range(n):
+        k = rng.choice(seeds) if seeds and rng.random() < 0.7 else rng.randrange(1 << 16)
+        for _ in range(rng.randrange(3)):
+            k ^= 1 << rng.randrange(16)
+        keys.append(k)
+    return keys
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_ternary_table_matches_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    h = Harness(_table_program([key("ternary", "h", "k")]))
+    entries: dict[int, tuple[int, int, int, int]] = {}  # handle -> (value, mask, prio, data)
+    for i in range(120):
+        mask = rng.choice([0xFFFF, 0xFF00, 0x00FF, 0xF0F0, 0, rng.randrange(1 << 16)])
+        value, prio, data = rng.randrange(1 << 16) & mask, rng.randrange(1, 8), i + 1
+        try:
+            handle = h.sw.table_add("t", [(value, mask)], "set_out", [data], priority=prio)
+        except RuntimeApiError as e:
+            assert e.code == "ALREADY_EXISTS"
+            continue
+        entries[handle] = (value, mask, prio, data)
+    for handle in rng.sample(sorted(entries), 30):
+        h.sw.table_delete("t", handle)
+        del entries[handle]
+    for k in _random_keys(rng, [v for v, _, _, _ in entries.values()], 300):
+        hits = [(p, hd, d) for hd, (v, m, p, d) in entries.items() if k & m == v]
+        want = min(hits)[2] if hits else 0xEE
+        assert _out(h, k) == want, hex(k)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_random_lpm_table_matches_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    h = Harness(_table_program([key("lpm", "h", "k")]))
+    entries: dict[int, tuple[int, int, int]] = {}
+    for i in range(150):
+        plen = rng.randrange(17)
+        value = rng.randrange(1 << 16) & (((1 << plen) - 1) << (16 - plen))
+        try:
+            handle = h.sw.table_add("t", [(value, plen)], "set_out", [i + 1])
+        except RuntimeApiError as e:
+            assert e.code == "ALREADY_EXISTS"
+            continue
+        entries[handle] = (value, plen, i + 1)
+    for handle in rng.sample(sorted(entries), 40):
+        h.sw.table_delete("t", handle)
+        del entries[handle]
+    for k in _random_keys(rng, [v for v, _, _ in entries.values()], 300):
+        hits = [(plen, d) for v, plen, d in entries.values()
+                if k >> (16 - plen) == v >> (16 - plen)]
+        want = max(hits)[1] if hits else 0xEE
+        assert _out(h, k) == want, hex(k)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_random_range_table_matches_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    h = Harness(_table_program([key("range", "h", "k"), key("exact", "h", "k2")]))
+    entries: dict[int, tuple[int, int, int, int, int]] = {}
+    for i in range(100):
+        lo = rng.randrange(1 << 16)
+        hi = min(0xFFFF, lo + rng.choice([0, 1, 100, 5000, 40000]))
+        k2, prio = rng.randrange(2), rng.randrange(1, 6)
+        handle = h.sw.table_add("t", [(lo, hi), k2], "set_out", [i + 1], priority=prio)
+        entries[handle] = (lo, hi, k2, prio, i + 1)
+    for handle in rng.sample(sorted(entries), 20):
+        h.sw.table_delete("t", handle)
+        del entries[handle]
+    for k in _random_keys(rng, [lo for lo, _, _, _, _ in entries.values()], 300):
+        k2 = rng.randrange(2)
+        hits = [(p, hd, d) for hd, (lo, hi, e2, p, d) in entries.items() if lo <= k <= hi and e2 == k2]
+        want = min(hits)[2] if hits else 0xEE
+        assert _out(h, k, k2) == want, (hex(k), k2)
