@@ -313,16 +313,21 @@ class TypeChecker(ExprChecker):
         scope.declare_value(d.name, d, d.loc)
 
     # ------------------------------------------------------------------ parser
-    def check_parser(self, d: ast.ParserDecl, g: Scope) -> None:
+    def open_block(self, d: ast.ParserDecl | ast.ControlDecl, g: Scope, kind: str) -> Scope:
+        """The scope of a parser or control: its apply and constructor parameters."""
         if d.type_params:
-            raise CompileError(d.loc, "parser declarations cannot have type parameters")
-        s = Scope(g, kind="parser")
+            raise CompileError(d.loc, f"{kind} declarations cannot have type parameters")
+        s = Scope(g, kind=kind)
         s.decl = d
         d.scope = s
         self.check_params(d.params, s)
         self.check_params(d.ctor_params, s)
         self.declare_params(d.params, s)
         self.declare_params(d.ctor_params, s)
+        return s
+
+    def check_parser(self, d: ast.ParserDecl, g: Scope) -> None:
+        s = self.open_block(d, g, "parser")
         states: dict[str, ast.ParserState] = {}
         for st in d.states:
             if st.name in states or st.name in ("accept", "reject"):
@@ -396,15 +401,7 @@ class TypeChecker(ExprChecker):
 
     # ------------------------------------------------------------------ control
     def check_control(self, d: ast.ControlDecl, g: Scope) -> None:
-        if d.type_params:
-            raise CompileError(d.loc, "control declarations cannot have type parameters")
-        s = Scope(g, kind="control")
-        s.decl = d
-        d.scope = s
-        self.check_params(d.params, s)
-        self.check_params(d.ctor_params, s)
-        self.declare_params(d.params, s)
-        self.declare_params(d.ctor_params, s)
+        s = self.open_block(d, g, "control")
         for loc_decl in d.locals:
             self.check_local(loc_decl, s)
         self.check_stmt(d.body, Scope(s, kind="apply"))
