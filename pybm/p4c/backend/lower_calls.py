@@ -2,7 +2,7 @@
 argument binding (mixin of Lowerer)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import ast
 from ..errors import CompileError
@@ -55,15 +55,47 @@ class CallLowerer:
         raise CompileError(e.loc, f"unsupported method {m}")
 
     def bind_params(self, bound: list, fr: Frame, callee: Frame, body: Body, decl_body: ast.Node | None,
-                    e: ast.Call) -> None:
+                    e: ast.Call) -> list[tuple[Loc, Loc]]:
+        """Bind the callee's parameters; -> the copy-outs to emit after its body.
+
+        'out'/'inout' arguments are normally bound to the caller's storage
+        directly. Where that could differ from P4's copy-in/copy-out (the
+        argument's storage is also reachable another way: through another
+        argument of the call, or by the callee's body naming it directly, as an
+        action may name its control's headers), the parameter gets a temporary:
+        copied in (inout), and copied back when the callee returns.
+        """
         written = assigned_names(decl_body) if decl_body is not None else set()
-        for p, a in bound:
+        seen_by_body = _referenced_decls(decl_body) if decl_body is not None else set()
+        roots = [_root_of(a) for _, a in bound]
+        copy_outs: list[tuple[Loc, Loc]] = []
+        for i, (p, a) in enumerate(bound):
             if a is None:
                 if p.direction == "out":
                     callee.bind(p, self.alloc.alloc(p.ptype, f"{p.name}_dontcare", loc=e.loc))
                 continue
-            if p.direction in ("out", "inout") or isinstance(p.ptype, ObjectT):
+            if isinstance(p.ptype, ObjectT):
                 callee.bind(p, self.lvalue(a, fr, body))
+                continue
+            if p.direction in ("out", "inout"):
+                dst = self.lvalue(a, fr, body)
+                root = roots[i]
+                aliased = root is not None and (
+                    root in seen_by_body or any(r == root for j, r in enumerate(roots) if j != i))
+                if not aliased:
+                    callee.bind(p, dst)
+                    continue
+                if isinstance(dst, DynElemLoc):
+                    raise CompileError(a.loc, "unsupported by pybm-p4c: an out/inout argument at a "
+                                              "run-time stack index whose storage the callee also reaches")
+                if decl_body is not None and any(isinstance(n, ast.ExitStmt) for n in _walk_nodes(decl_body)):
+                    raise CompileError(a.loc, "unsupported by pybm-p4c: exit in a callee whose out/inout "
+                                              "argument's storage it also reaches (copy-out order)")
+                tmp = self.alloc.alloc(p.ptype, p.name, loc=e.loc)
+                if p.direction == "inout":
+                    self.copy_loc(tmp, dst, body, e)
+                callee.bind(p, tmp)
+                copy_outs.append((dst, tmp))
                 continue
             c = getattr(a, "const", None)
             if c is not None and id(p) not in written:
@@ -82,12 +114,13 @@ class CallLowerer:
             tmp = self.alloc.alloc(p.ptype, p.name, loc=e.loc)
             self.assign(tmp, a, fr, body, e)
             callee.bind(p, tmp)
+        return copy_outs
 
     def inline_function(self, e: ast.Call, fr: Frame, body: Body) -> Loc | None:
         d: ast.FunctionDecl = e.target
         parent = self.prog.decl_frame(d, fr)
         callee = Frame(parent, parent.prefix if parent else "", "function")
-        self.bind_params(e.bound, fr, callee, body, d.body, e)
+        copy_outs = self.bind_params(e.bound, fr, callee, body, d.body, e)
         ret = d.proto.ret
         saved = (body.ret_label, body.ret_loc)
         from .lower import Label
@@ -98,6 +131,8 @@ class CallLowerer:
             raise CompileError(e.loc, "unsupported by pybm-p4c: functions with if/return called from a parser")
         self.stmt(d.body, callee, body)
         body.place(body.ret_label)
+        for dst, tmp in copy_outs:
+            self.copy_loc(dst, tmp, body, e)
         result = body.ret_loc
         body.ret_label, body.ret_loc = saved
         return result
@@ -106,11 +141,38 @@ class CallLowerer:
         d: ast.ActionDecl = e.target
         parent = self.prog.decl_frame(d, fr)
         callee = Frame(parent, parent.prefix if parent else "", "action")
-        self.bind_params(e.bound, fr, callee, body, d.body, e)
+        copy_outs = self.bind_params(e.bound, fr, callee, body, d.body, e)
         saved = (body.ret_label, body.ret_loc)
         from .lower import Label
         body.ret_label = Label()
         body.ret_loc = None
         self.stmt(d.body, callee, body)
         body.place(body.ret_label)
+        for dst, tmp in copy_outs:
+            self.copy_loc(dst, tmp, body, e)
         body.ret_label, body.ret_loc = saved
+
+
+def _root_of(e: ast.Expr | None) -> int | None:
+    """id of the declaration an lvalue argument is rooted at (hdr in hdr.h.f)."""
+    while isinstance(e, (ast.Member, ast.Index, ast.Slice)):
+        e = e.expr
+    if isinstance(e, ast.PathExpr) and hasattr(e, "ref"):
+        return id(e.ref)
+    return None
+
+
+def _walk_nodes(node: Any):
+    yield node
+    for v in vars(node).values() if isinstance(node, ast.Node) else ():
+        if isinstance(v, ast.Node):
+            yield from _walk_nodes(v)
+        elif isinstance(v, list):
+            for x in v:
+                if isinstance(x, ast.Node):
+                    yield from _walk_nodes(x)
+
+
+def _referenced_decls(node: ast.Node) -> set[int]:
+    """ids of the declarations a callee's body names."""
+    return {id(n.ref) for n in _walk_nodes(node) if isinstance(n, ast.PathExpr) and hasattr(n, "ref")}

@@ -4,8 +4,9 @@ p4c's BMv2 back end inlines every sub-parser, sub-control, action call and
 function into the six v1model blocks. pybm does the same while lowering: each
 invocation gets a Frame that maps the callee's parameters, locals and
 instances (by declaration identity) to Locations. 'out'/'inout' arguments are
-bound to the caller's storage (copy-in/copy-out without the copies, which is
-equivalent unless one location is passed twice); 'in' arguments are copied
+bound to the caller's storage (copy-in/copy-out without the copies) unless
+the callee could reach that storage another way, in which case lowering
+copies them (lower_calls.bind_params); 'in' arguments are copied
 into fresh temporaries when the callee may modify them or when evaluating
 them later could observe a different value.
 """
