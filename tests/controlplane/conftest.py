@@ -56,10 +56,10 @@ def nic_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 def need_root() -> None:
     if os.geteuid() != 0:
-        pytest.skip("needs root: network namespaces and raw sockets")
+        pytest.fail("needs root: network namespaces and raw sockets")
     for tool in ("ip", "ethtool"):
         if shutil.which(tool) is None:
-            pytest.skip(f"needs {tool}")
+            pytest.fail(f"needs {tool}")
 
 
 @pytest.fixture(scope="module")

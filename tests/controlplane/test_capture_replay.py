@@ -28,7 +28,7 @@ def frame(i: int, sport: int = 1234, dport: int = 80) -> bytes:
 def test_capture_to_pcapng_read_by_tshark_and_scapy_then_replay(driver: NicDriver, taps, lab,
                                                                 tmp_path) -> None:
     if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed (make setup installs it)")
+        pytest.fail("tshark is not installed (make setup installs it)")
     flow = driver.add_flow(Flow(src=A, dst=B, proto=6, sport=1234, dport=80, flow_id=20,
                                 ts_mode="in_packet"))
     driver.add_capture_trigger(CaptureTrigger(capture_id=1, snaplen=64, direction="rx",

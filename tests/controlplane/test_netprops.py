@@ -112,7 +112,7 @@ def test_route_replace_command_keeps_the_route() -> None:
 
 def test_apply_congestion_control_in_a_namespace() -> None:
     if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2")
+        pytest.fail("needs root and iproute2")
     ns = f"p4nic-cc{os.getpid() % 100000}"
     sh = ["ip", "-n", ns]
     subprocess.run(["ip", "netns", "add", ns], check=True)

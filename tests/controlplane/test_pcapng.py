@@ -86,7 +86,7 @@ def test_scapy_reads_exact_nic_timestamps(tmp_path) -> None:
 
 def tshark(path: str, *fields: str) -> list[list[str]]:
     if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed (make setup installs it)")
+        pytest.fail("tshark is not installed (make setup installs it)")
     args = ["tshark", "-r", path, "-T", "fields", "-E", "separator=|"]
     for f in fields:
         args += ["-e", f]

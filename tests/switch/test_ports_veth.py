@@ -95,7 +95,7 @@ class Lab:
 @pytest.fixture()
 def lab(tmp_path: Path) -> Iterator[Lab]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 (network namespaces, veth pairs, raw sockets)")
+        pytest.fail("needs root and iproute2 (network namespaces, veth pairs, raw sockets)")
     ns = f"pbsw{os.getpid()}n{next(_counter)}"
     lab = Lab(ns, tmp_path, nports=2)
     _ip("netns", "add", ns)
