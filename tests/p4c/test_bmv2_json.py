@@ -82,3 +82,40 @@ def test_action_if_uses_jumps(tmp_path: Path):
     assert [p["op"] for p in prims] == ["_jump_if_zero", "assign", "_jump", "assign"]
     assert prims[0]["parameters"][1] == {"type": "hexstr", "value": "0x3"}
     assert prims[2]["parameters"][0] == {"type": "hexstr", "value": "0x4"}
+
+
+def _walk(j):
+    if isinstance(j, dict):
+        yield j
+        for v in j.values():
+            yield from _walk(v)
+    elif isinstance(j, list):
+        for v in j:
+            yield from _walk(v)
+
+
+def test_json_loads_on_real_simple_switch_forms(tmp_path: Path):
+    """Forms the real simple_switch insists on (as p4c writes them): an action
+    parameter inside an expression is a 'local'; optional keys are 'ternary';
+    a direct meter's size is its table's; assert/assume take data (b2d)."""
+    text = program_with_ingress("""
+        direct_meter<bit<8>>(MeterType.packets) dm;
+        action set(bit<8> v) { hdr.h.b = hdr.h.b | v; dm.read(meta.m); }
+        table t {
+            key = { hdr.h.a : optional; }
+            actions = { set; NoAction; }
+            meters = dm;
+            size = 77;
+        }
+        apply { t.apply(); assert(hdr.h.a == 3); }""")
+    j = compile_text(tmp_path, text)
+    act = next(a for a in j["actions"] if a["name"] == "IG.set")
+    expr = act["primitives"][0]["parameters"][1]
+    assert expr["type"] == "expression"
+    inner = [n for n in _walk(expr) if n.get("type") in ("runtime_data", "local")]
+    assert inner == [{"type": "local", "value": 0}]
+    tab = next(t for p in j["pipelines"] for t in p["tables"] if t["name"] == "IG.t")
+    assert [k["match_type"] for k in tab["key"]] == ["ternary"]
+    assert j["meter_arrays"][0]["size"] == 77
+    prims = [p for a in j["actions"] for p in a["primitives"] if p["op"] == "assert"]
+    assert prims and prims[0]["parameters"][0]["value"]["value"]["op"] == "b2d"

@@ -1,7 +1,7 @@
 from google.protobuf import text_format
 from p4.config.v1 import p4info_pb2
 
-from pybm.p4c.backend.p4info import IdAllocator, _alias, jenkins_hash
+from pybm.p4c.backend.p4info import P, IdAllocator, _alias, jenkins_hash
 from pybm.p4c.main import compile_program
 
 from .conftest import program_with_ingress
@@ -90,3 +90,110 @@ def test_directly_called_action_has_no_control_plane_params(tmp_path):
     json_actions = {a["name"]: a for a in doc["actions"]}
     assert json_actions["IG.set_c"]["runtime_data"] == []
     assert [r["name"] for r in json_actions["IG.fwd"]["runtime_data"]] == ["port"]
+
+
+# The order p4c-bm2-ss 1.2.5 gave this program (recorded with the real compiler):
+# blocks in V1Switch order; in each, the global actions it uses (first reference
+# first), then its own declarations with sub-controls inlined where they are
+# instantiated; actions only called from other actions are not listed.
+ORDER_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct meta_t { bit<8> m; }
+struct d1_t { bit<8> x; }
+struct d2_t { bit<8> y; }
+action gact() { }
+action gact2() { }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control EgSub(inout headers hdr) {
+    action esa() { }
+    table est { key = { hdr.h.a : exact; } actions = { esa; } }
+    apply { est.apply(); }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    counter(4, CounterType.packets) ec;
+    action inner() { ec.count(1); }
+    action ea() { inner(); digest<d2_t>(1, {hdr.h.b}); }
+    table et { key = { hdr.h.a : exact; } actions = { ea; gact2; NoAction; } }
+    EgSub() es;
+    apply { et.apply(); es.apply(hdr); }
+}
+control Sub(inout headers hdr)(bit<8> bump) {
+    action add(bit<8> d) { hdr.h.b = hdr.h.b + d + bump; }
+    table tab { key = { hdr.h.b : exact; } actions = { add; gact; } }
+    apply { tab.apply(); }
+}
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    counter(4, CounterType.packets) ic;
+    action inner2() { hdr.h.a = 1; }
+    action ia() { inner2(); }
+    table it { key = { hdr.h.a : exact; } actions = { ia; gact; } }
+    Sub(1) s1;
+    Sub(2) s2;
+    apply { it.apply(); s1.apply(hdr); s2.apply(hdr); ic.count(1); digest<d1_t>(1, {hdr.h.b}); }
+}
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.h); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+
+
+def test_p4info_order_and_per_instance_action_refs(tmp_path):
+    path = tmp_path / "order.p4"
+    path.write_text(ORDER_PROGRAM)
+    _, text = compile_program(str(path))
+    info = text_format.Parse(text, p4info_pb2.P4Info())
+    assert [t.preamble.name for t in info.tables] == ["IG.it", "IG.s1.tab", "IG.s2.tab", "EG.et", "EG.es.est"]
+    assert [a.preamble.name for a in info.actions] == [
+        "gact", "NoAction", "IG.ia", "IG.s1.add", "IG.s2.add", "gact2", "EG.ea", "EG.es.esa"]
+    assert [c.preamble.name for c in info.counters] == ["IG.ic", "EG.ec"]
+    assert [d.preamble.name for d in info.digests] == ["d1_t", "d2_t"]
+    ids = {a.preamble.name: a.preamble.id for a in info.actions}
+    refs = {t.preamble.name: [r.id for r in t.action_refs] for t in info.tables}
+    assert refs["IG.s1.tab"][0] == ids["IG.s1.add"]
+    assert refs["IG.s2.tab"][0] == ids["IG.s2.add"]
+
+
+def test_type_info_and_controller_header_ids(tmp_path):
+    # p4c writes an empty type_info as soon as an extern function is called, and hashes
+    # a controller header's id from its type's name
+    prog = """#include <core.p4>
+#include <v1model.p4>
+@controller_header("packet_in") header pin_t { bit<9> port; bit<7> pad; }
+enum bit<8> Proto { TCP = 6, UDP = 17 }
+header h_t { Proto p; bit<8> b; }
+struct headers { pin_t pin; h_t h; }
+struct meta_t { }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    action set(Proto p) { hdr.h.p = p; }
+    table t { key = { hdr.h.b : exact; } actions = { set; } }
+    apply { t.apply(); }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { mark_to_drop(sm); } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+    path = tmp_path / "ti.p4"
+    path.write_text(prog)
+    _, text = compile_program(str(path))
+    info = text_format.Parse(text, p4info_pb2.P4Info())
+    (cph,) = info.controller_packet_metadata
+    assert cph.preamble.name == "packet_in"
+    assert cph.preamble.id == (P.CONTROLLER_HEADER << 24) | (jenkins_hash("pin_t") & 0xFFFFFF)
+    se = info.type_info.serializable_enums["Proto"]
+    assert se.underlying_type.bitwidth == 8
+    assert [(m.name, m.value) for m in se.members] == [("TCP", b"\x06"), ("UDP", b"\x11")]
+    # no table, no extern: no type_info at all
+    path.write_text(prog.replace("apply { t.apply(); }", "apply { }").replace("mark_to_drop(sm);", "")
+                    .replace("@controller_header(\"packet_in\") ", ""))
+    _, text = compile_program(str(path))
+    assert "type_info" not in text

@@ -31,6 +31,7 @@ from ..midend.locations import (
 )
 from ..typecheck import TypeChecker, annotation_string
 from ..types import BoolT, ObjectT, StackT, StructT, strip_newtype, width_of
+from . import jsonexpr as J
 from .checksums import lower_checksum_control, lower_deparser
 from .control import PipelineBuilder
 from .externs import Externs, field_list_fields
@@ -81,6 +82,8 @@ class ProgramBuilder:
         self.hdr_type: StructT | None = None
         self.controller_headers: list[tuple[str, StructT]] = []
         self.direct_resources: list[ExternLoc] = []
+        self.v1switch_blocks: list[tuple[Any, Any]] = []
+        self.uses_extern_function = False  # p4c then emits a (maybe empty) P4Info type_info
 
     # ------------------------------------------------------------------ naming
     def source_info(self, node: Any, fragment: str | None = None) -> dict | None:
@@ -141,7 +144,8 @@ class ProgramBuilder:
             i += 1
         self.action_names.add(name)
         aid = len(self.actions)
-        self.actions.append({"name": name, "id": aid, "runtime_data": runtime_data, "primitives": prims})
+        self.actions.append({"name": name, "id": aid, "runtime_data": runtime_data,
+                             "primitives": J.runtime_data_as_locals(prims)})
         self.action_infos.append((name, aid, decl, hidden))
         return aid, name
 
@@ -336,6 +340,7 @@ class ProgramBuilder:
             else:
                 raise CompileError(a.loc if a else main.loc, f"argument '{p.name}' of V1Switch must be "
                                    "a parser or control instance")
+        self.v1switch_blocks = [(blocks[r][0], blocks[r][2]) for r in V1SWITCH_BLOCKS]
         self.layout.reserve("scalars")
         parser_decl = blocks["p"][0]
         hdr_t = parser_decl.params[1].ptype

@@ -38,6 +38,7 @@ def _checksum_stmts(prog, stmts: list, fr: Frame, verify: bool, guard: dict | No
                                "calls are allowed in checksum controls")
         call = st.call
         name = call.target.name
+        prog.uses_extern_function = True
         is_verify, payload = _CK_FUNCS[name]
         if is_verify != verify:
             raise CompileError(call.loc, f"{name}() belongs in the "

@@ -345,7 +345,8 @@ class PipelineBuilder:
         aloc = fr.lookup(d)
         name = aloc.name if isinstance(aloc, ActionLoc) else self.prog.node_name(call)
         aid, aname = self.prog.add_action(name, [], body.finish(), hidden=not isinstance(aloc, ActionLoc),
-                                          decl=d if isinstance(aloc, ActionLoc) else None)
+                                          decl=d if isinstance(aloc, ActionLoc) else None,
+                                          same_name=isinstance(aloc, ActionLoc))
         return self.const_table("tbl_" + d.name, aid, aname, [], call, nxt)
 
     # ------------------------------------------------------------------ sub-controls

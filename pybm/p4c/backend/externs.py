@@ -94,6 +94,8 @@ class Externs:
             return self.method(e, obj, method, fr, body)
         name = e.target.name
         args = {p.name: a for p, a in e.bound}
+        if name != "verify":
+            self.prog.uses_extern_function = True
         if name == "mark_to_drop":
             sm = low.lvalue(args["standard_metadata"], fr, body)
             if not isinstance(sm, HeaderLoc):
@@ -134,7 +136,8 @@ class Externs:
             low.emit_prim("truncate", [J.param(low.data(args["length"], fr, body))], body, e)
             return None
         if name in ("assert", "assume"):
-            low.emit_prim(name, [J.param(low.cond(args["check"], fr, body))], body, e)
+            # BMv2's assert/assume take data: a boolean expression must be converted (b2d)
+            low.emit_prim(name, [J.param(J.b2d(low.cond(args["check"], fr, body)))], body, e)
             return None
         if name == "log_msg":
             return self.log_msg(e, args, fr, body)

@@ -51,3 +51,18 @@ def mask_unsigned(j: dict, width: int) -> dict:
 
 def two_comp(j: dict, width: int) -> dict:
     return op("two_comp_mod", j, hexstr(width))
+
+
+def runtime_data_as_locals(prims: list[dict]) -> list[dict]:
+    """Inside an expression BMv2 reads an action parameter as {"type": "local"}
+    ("runtime_data" only as a primitive's own parameter), as p4c writes it."""
+    def fix(j: Any, inside: bool) -> Any:
+        if isinstance(j, dict):
+            if inside and j.get("type") == "runtime_data":
+                return {"type": "local", "value": j["value"]}
+            nested = inside or j.get("type") == "expression"
+            return {k: fix(v, nested) for k, v in j.items()}
+        if isinstance(j, list):
+            return [fix(v, inside) for v in j]
+        return j
+    return [{**p, "parameters": [fix(x, False) for x in p.get("parameters", [])]} for p in prims]

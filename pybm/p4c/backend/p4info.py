@@ -16,6 +16,7 @@ from ..annotations import Ident
 from ..errors import CompileError
 from ..typecheck import annotation_string
 from ..types import BitT, BoolT, EnumT, StructT, strip_newtype, width_of
+from .p4info_order import ProgramOrder
 
 P = p4info_pb2.P4Ids
 
@@ -113,8 +114,10 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
         entries.append((prefix, name, decl, (kind, extra)))
     for name, _lid, t in prog.digests:
         entries.append((P.DIGEST, name, None, t))
+    hashed = {}  # p4c hashes a controller header's id from its type's name
     for name, st in prog.controller_headers:
         entries.append((P.CONTROLLER_HEADER, name, st.decl, st))
+        hashed[(P.CONTROLLER_HEADER, name)] = annotation_string(st.decl.annotations, "name") or st.name
     for name, vs, bws in prog.value_sets:
         entries.append((P.VALUE_SET, name, vs, bws))
 
@@ -127,9 +130,9 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                 if not args or not isinstance(args[0], int):
                     raise CompileError(a.loc, "@id needs an integer")
                 id_of[(prefix, name)] = ids.fixed(prefix, args[0], a.loc)
-    for prefix, name, _, _ in sorted(entries, key=lambda x: x[1]):
+    for prefix, name, _, _ in sorted(entries, key=lambda x: hashed.get((x[0], x[1]), x[1])):
         if (prefix, name) not in id_of:
-            id_of[(prefix, name)] = ids.assign(prefix, name)
+            id_of[(prefix, name)] = ids.assign(prefix, hashed.get((prefix, name), name))
 
     all_names = [n for _, n, _, _ in entries]
     alias = {n: _alias(n, all_names) for n in all_names}
@@ -141,31 +144,22 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
         for a in _annots(getattr(decl, "annotations", []) if decl is not None else []):
             msg.preamble.annotations.append(a)
 
-    # p4c lists objects in the order the program declares them
-    order: dict[int, int] = {}
+    # p4c lists objects in the order of its inlined program (see p4info_order)
+    decl_order: dict[int, int] = {}
     for d in prog.tc.program.decls:
-        order.setdefault(id(d), len(order))
+        decl_order.setdefault(id(d), len(decl_order))
         for sub in getattr(d, "locals", []):
-            order.setdefault(id(sub), len(order))
-
-    # NoAction that only tables without a default action use (p4c adds it) is listed where
-    # the first such table's control is declared
-    implicit_pos = None
-    explicit_noaction = False
-    for tl in prog.table_infos:
-        for ar in tl.decl.action_refs:
-            if ar.name == "NoAction":
-                if getattr(ar, "implicit", False):
-                    if implicit_pos is None:
-                        implicit_pos = next((order[id(c)] for c in prog.tc.program.decls
-                                             if tl.decl in getattr(c, "locals", [])), None)
-                else:
-                    explicit_noaction = True
+            decl_order.setdefault(id(sub), len(decl_order))
+    po = ProgramOrder(prog.tc.program, prog.v1switch_blocks)
+    by_kind = {P.ACTION: po.actions, P.TABLE: po.tables, P.DIGEST: po.digests,
+               P.COUNTER: po.externs, P.DIRECT_COUNTER: po.externs, P.METER: po.externs,
+               P.DIRECT_METER: po.externs, P.REGISTER: po.externs}
 
     def sort_key(x):
-        if x[0] == P.ACTION and x[1] == "NoAction" and not explicit_noaction and implicit_pos is not None:
-            return (implicit_pos, x[1])
-        return (order.get(id(x[2]), len(order)), x[1])
+        pos = by_kind.get(x[0], {}).get(x[1])
+        if pos is not None:
+            return (0, pos, 0, x[1])
+        return (1, 0, decl_order.get(id(x[2]), len(decl_order)), x[1])
 
     for prefix, name, decl, payload in sorted(entries, key=sort_key):
         if prefix == P.ACTION:
@@ -183,6 +177,7 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                 prm.id = pid
                 prm.name = p.name
                 prm.bitwidth = _bits(p.ptype)
+                _add_ser_enum(info, p.ptype)
                 for an in _annots(p.annotations):
                     prm.annotations.append(an)
         elif prefix == P.TABLE:
@@ -195,13 +190,14 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                 mf.id = i + 1
                 mf.name = prog.tables.key_name(k)
                 mf.bitwidth = _bits(k.expr.type)
+                _add_ser_enum(info, k.expr.type)
                 if k.match_kind in _MATCH:
                     mf.match_type = _MATCH[k.match_kind]
                 else:
                     mf.other_match_type = k.match_kind
-            for ar in d.action_refs:
+            for ar, aname in zip(d.action_refs, tl.action_names):
                 r = t.action_refs.add()
-                r.id = id_of[(P.ACTION, ar.json_name)]
+                r.id = id_of[(P.ACTION, aname)]
                 if any(x.name == "defaultonly" for x in ar.annotations):
                     r.scope = p4info_pb2.ActionRef.DEFAULT_ONLY
                 elif any(x.name == "tableonly" for x in ar.annotations):
@@ -314,11 +310,11 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                             mk = args[0].name
                 mf.match_type = _MATCH.get(mk, p4info_pb2.MatchField.EXACT)
             v.size = vs.size_value
-    if any(len(getattr(info, f)) for f in ("tables", "counters", "direct_counters", "meters",
-                                          "direct_meters", "registers", "digests",
-                                          "controller_packet_metadata", "value_sets")) \
-            or getattr(prog, "uses_hash", False):
-        info.type_info.SetInParent()  # p4c emits an (often empty) type_info then
+    # p4c's v1model P4Info generator touches type_info (so emits it, often empty) for
+    # every table, every extern instance and every call of an extern function
+    if len(info.tables) or prog.p4info_objs or prog.digests or prog.controller_headers \
+            or prog.uses_extern_function:
+        info.type_info.SetInParent()
     return info
 
 
@@ -341,7 +337,8 @@ def _add_struct_type(info: p4info_pb2.P4Info, t: StructT) -> None:
             m.type_spec.struct.name = b.name
             _add_struct_type(info, b)
         elif isinstance(b, EnumT) and b.repr is not None:
-            m.type_spec.bitstring.bit.bitwidth = b.repr.width
+            m.type_spec.serializable_enum.name = b.name
+            _add_ser_enum(info, b)
         else:
             m.type_spec.bitstring.bit.bitwidth = width_of(b)
 
@@ -360,6 +357,21 @@ def p4info_text(info: p4info_pb2.P4Info) -> str:
     from google.protobuf import text_format
     head = "# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1.P4Info\n\n"
     return head + text_format.MessageToString(info)
+
+
+
+def _add_ser_enum(info: p4info_pb2.P4Info, t) -> None:
+    """A serializable enum the control plane sees (p4c lists it in type_info)."""
+    b = strip_newtype(t)
+    if not isinstance(b, EnumT) or b.repr is None or b.name in info.type_info.serializable_enums:
+        return
+    se = info.type_info.serializable_enums[b.name]
+    w = b.repr.width
+    se.underlying_type.bitwidth = w
+    for m in b.members:
+        mem = se.members.add()
+        mem.name = m
+        mem.value = (b.values[m] & ((1 << w) - 1)).to_bytes(max(1, (w + 7) // 8), "big")
 
 
 __all__ = ["build_p4info", "p4info_text", "jenkins_hash", "annotation_string"]

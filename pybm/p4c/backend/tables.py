@@ -55,7 +55,9 @@ class Tables:
             low.assign(tmp, k.expr, fr, pre, k)
             target = [tmp.inst, tmp.field]
             mask = None
-        return {"match_type": mk, "name": self.key_name(k), "target": target, "mask": mask}
+        # BMv2 has no 'optional' match kind: p4c writes such keys as ternary
+        return {"match_type": "ternary" if mk == "optional" else mk, "name": self.key_name(k),
+                "target": target, "mask": mask}
 
     def table_json(self, tl: TableLoc, pre: Body, nexts: dict) -> dict:
         d: ast.TableDecl = tl.decl
@@ -89,8 +91,8 @@ class Tables:
                 aid, aname = prog.action_for(aloc)
             action_ids.append(aid)
             action_names.append(aname)
-            ar.json_name = aname
             ar.json_id = aid
+        tl.action_names = action_names
         nt = {}
         if "__HIT__" in nexts:
             nt = {"__HIT__": nexts["__HIT__"], "__MISS__": nexts["__MISS__"]}
@@ -124,6 +126,7 @@ class Tables:
             if not isinstance(ext, ExternLoc) or ext.ptype.name != "direct_meter":
                 raise CompileError(mp.loc, "meters must be a direct_meter")
             ext.direct["binding"] = tl.name
+            ext.direct["size"] = size  # BMv2 requires the table's size
             prog.add_direct_meter(ext, mp)
             tj["direct_meters"] = ext.name
             tl.direct_meter = ext
