@@ -56,6 +56,23 @@ unit: $(STAMP)
 conformance: $(STAMP)
 	$(PY) -m pybm.stf.conformance $(CONFORMANCE)
 
+# pybm-p4c's JSON of every tests/p4programs program, run on the real simple_switch
+# by p4c's STF harness (`real-stf`: ../shared/referee, then `source /opt/p4/ENV.sh`).
+# default_args changes a default action between packets, which that harness cannot order.
+REAL_STF_SKIP ?= default_args
+.PHONY: conformance-real
+conformance-real: $(STAMP)
+	@command -v real-stf >/dev/null || { echo "real-stf is not on PATH (install ../shared/referee, source /opt/p4/ENV.sh)"; exit 2; }
+	@d=$$(mktemp -d); pass=0; fail=0; skip=0; failed=""; \
+	for p in tests/p4programs/*.p4; do n=$$(basename $$p .p4); \
+	  case " $(REAL_STF_SKIP) " in *" $$n "*) skip=$$((skip+1)); continue;; esac; \
+	  if $(VENV)/bin/pybm-p4c --arch v1model -I tests/p4programs -o $$d/$$n.json $$p >$$d/$$n.log 2>&1 \
+	     && real-stf $$d/$$n.json $${p%.p4}.stf >>$$d/$$n.log 2>&1; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$n"; fi; \
+	done; \
+	echo "conformance-real: $$pass passed, $$fail failed, $$skip skipped$${failed:+ (failed:$$failed; logs in $$d)}"; \
+	if [ $$fail -eq 0 ]; then rm -rf $$d; else exit 1; fi
+
 # PTF_TESTS=test_flow (or test_flow.NicAckEveryTwoSegments ...) runs a subset.
 # out/ is rebuilt first when another compiler than P4C produced it.
 ptf: build
