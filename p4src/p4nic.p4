@@ -1,9 +1,11 @@
 /* p4nic — receive-side SmartNIC offloads for v1model (BMv2).
  *
  * Ingress: port role -> capture triggers -> receive checks -> flow
- * association -> key memory -> arrival timestamps -> delivery (unicast, or
- * multicast when the packet also yields a timestamp record or a NIC ACK).
- * Egress: capture records for clones, records/ACKs/placement for replicas.
+ * association -> key memory -> arrival timestamps -> redundant-stream merge
+ * -> delivery (unicast, or multicast when the packet also yields a timestamp
+ * record or a NIC ACK).
+ * Egress: capture records for clones, records/ACKs/placement for replicas,
+ * merge placement and completion records.
  *
  * Egress priority: capture copies leave at priority 0; regular traffic at the
  * priority port_config gives its ingress port. The driver sets that to the
@@ -21,6 +23,7 @@
 #include "include/keymem.p4"
 #include "include/timestamp.p4"
 #include "include/capture.p4"
+#include "include/merge.p4"
 #include "include/delivery.p4"
 
 control NicIngress(inout headers_t hdr,
@@ -34,6 +37,7 @@ control NicIngress(inout headers_t hdr,
     KeyMemory() key_memory;
     ArrivalTimestamp() arrival;
     CaptureTrigger() capture;
+    RedundantMerge() merge;
 
     // role: ROLE_WIRE (network side) or ROLE_HOST; peer_port: for a wire
     // port the host-stack port its misses go to, for a host port the wire
@@ -135,6 +139,16 @@ control NicIngress(inout headers_t hdr,
         }
         arrival.apply(hdr, meta, sm);
 
+        merge.apply(hdr, meta, sm);
+        if (meta.merge_hit == 1) {
+            if (meta.merge_out == 0) {
+                mark_to_drop(sm);   // duplicate, late or no buffer: counted by the merge
+            } else {
+                sm.egress_spec = meta.merge_port;   // one record frame (MergeRecords)
+            }
+            exit;
+        }
+
         // The PRE makes the extra copies: a timestamp record and/or the ACK.
         bit<16> with_record = 0;
         if (meta.flow_hit == 1 && meta.ts_mode == TS_RECORD) {
@@ -158,10 +172,13 @@ control NicEgress(inout headers_t hdr,
                   inout standard_metadata_t sm) {
     CaptureFormat() capture_format;
     Delivery() delivery;
+    MergeRecords() merge_records;
 
     apply {
         if (sm.instance_type == PKT_INSTANCE_TYPE_INGRESS_CLONE) {
             capture_format.apply(hdr, meta, sm);
+        } else if (meta.direction == DIR_RX && meta.merge_hit == 1) {
+            merge_records.apply(hdr, meta, sm);
         } else if (meta.direction == DIR_RX) {
             delivery.apply(hdr, meta, sm);
         }

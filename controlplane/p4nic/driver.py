@@ -109,6 +109,8 @@ class NicDriver:
         self._mcast_groups: dict[int, list[tuple[int, int]]] = {}
         self._clone_sessions: set[int] = set()
         self._digests_enabled: set[int] = set()
+        self._clear_hooks: list[Callable[[], None]] = []
+        self._merge: Any = None
         self._events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self.client.digest_handlers.append(self._on_digest_list)
@@ -231,10 +233,26 @@ class NicDriver:
 
     def _ensure_mcast_groups(self, deliver_port: int) -> None:
         for mgid, replicas in self.mcast_groups_for(deliver_port).items():
-            if self._mcast_groups.get(mgid) == replicas:
-                continue
-            self._write_upsert(mcast_entity(mgid, replicas), f"multicast group 0x{mgid:x}")
-            self._mcast_groups[mgid] = replicas
+            self.install_mcast_group(mgid, replicas)
+
+    def install_mcast_group(self, mgid: int, replicas: list[tuple[int, int]]) -> None:
+        """Install (or update) a multicast group of (port, rid) replicas; clear_all removes it."""
+        with self._lock:
+            if self._mcast_groups.get(mgid) != replicas:
+                self._write_upsert(mcast_entity(mgid, replicas), f"multicast group 0x{mgid:x}")
+                self._mcast_groups[mgid] = replicas
+
+    def add_clear_hook(self, hook: Callable[[], None]) -> None:
+        """hook() runs first in clear_all(): offload managers remove their entries."""
+        self._clear_hooks.append(hook)
+
+    @property
+    def merge(self) -> Any:
+        """The redundant-stream merge manager (p4nic.merge.MergeManager) of this driver."""
+        if self._merge is None:
+            from p4nic.merge import MergeManager
+            self._merge = MergeManager(self)
+        return self._merge
 
     def enable_digest(self, name: str, max_timeout_ns: int = 0, max_list_size: int = 1,
                       ack_timeout_ns: int = 1_000_000_000) -> None:
@@ -642,6 +660,11 @@ class NicDriver:
         the port roles, MAC filter, protocols, PRE and digests stay."""
         errors = []
         with self._lock:
+            for hook in self._clear_hooks:
+                try:
+                    hook()
+                except P4RuntimeError as e:
+                    errors.append(str(e))
             for handle in reversed(list(self._entries)):
                 try:
                     self._remove(handle)

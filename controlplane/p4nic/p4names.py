@@ -17,6 +17,10 @@ FLOW_V6 = "NicIngress.flow_assoc.flow_v6"
 ESP_FLOW = "NicIngress.flow_assoc.esp_flow"
 SA_V4 = "NicIngress.key_memory.sa_v4"
 CAPTURE_TRIGGER = "NicIngress.capture.capture_trigger"
+MERGE_STREAM_V4 = "NicIngress.merge.merge_stream_v4"
+MERGE_STREAM_V6 = "NicIngress.merge.merge_stream_v6"
+MERGE_GROUP = "NicIngress.merge.merge_group"
+MERGE_WQE = "NicIngress.merge.merge_wqe"
 
 FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW)
 
@@ -34,6 +38,8 @@ MF_IPV6_NEXT_HDR = "hdr.ipv6.next_hdr"
 MF_L4_SRC_PORT = "meta.l4_src_port"
 MF_L4_DST_PORT = "meta.l4_dst_port"
 MF_ESP_SPI = "hdr.esp.spi"
+MF_MERGE_GROUP = "meta.merge_group"
+MF_MERGE_PSN = "meta.merge_psn"
 # capture_trigger keys
 MF_DIRECTION = "meta.direction"
 MF_CAP_IN_PORT = "meta.in_port"
@@ -52,9 +58,16 @@ ACCEPT_PROTO = "NicIngress.rx_checks.accept_proto"
 SET_FLOW = "NicIngress.flow_assoc.set_flow"
 SET_KEY = "NicIngress.key_memory.set_key"
 CAPTURE = "NicIngress.capture.capture"
+SET_STREAM = "NicIngress.merge.set_stream"
+SET_GROUP = "NicIngress.merge.set_group"
+POST_FRAME = "NicIngress.merge.post_frame"
 
 # ---- counters -----------------------------------------------------------------------
 DROP_REASONS = "NicIngress.drop_reasons"
+MERGE_PACKETS = "NicIngress.merge.merge_packets"        # index group << 3 | MS_*
+MERGE_COMPLETIONS = "NicIngress.merge.merge_completions"
+MERGE_ERRORS = "NicIngress.merge.merge_errors"
+MERGE_JUMPS = "NicIngress.merge.merge_jumps"
 
 # ---- digests ------------------------------------------------------------------------
 DIGEST_PSH = "psh_notify_t"
@@ -121,6 +134,16 @@ MAX_DELIVER_PORT = 255    # deliver_port << 4 must stay below MCAST_BASE
 
 CAPTURE_SESSION = 64
 
+# redundant-stream merge (merge.p4)
+MERGE_GROUPS = 64
+MERGE_WINDOW_MAX = 480     # (WINDOW_WORDS - 1) * 32 PSNs
+MERGE_FRAME_SLOTS = 32     # frame counters per group and parity
+MGF_OVERWRITE = 0x01
+MGF_ESN = 0x02
+MO_PLACE = 1
+MO_CQ_OK = 2
+MO_CQ_ERR = 4
+
 PRIO_REGULAR = 7
 
 # packet-out operations / packet-in reasons
@@ -137,6 +160,17 @@ PT_TS_RECORD = 2
 PT_PLACEMENT = 3
 PT_CAPTURE = 4
 PT_CLOCK = 5
+PT_MERGE_PLACE = 6
+PT_COMPLETION = 7
+
+# merge placement record flags
+MPF_OVERWRITE = 0x01      # a duplicate written again (overwrite mode)
+MPF_MARKER = 0x02         # the RTP marker bit was set
+MPF_JUMP = 0x04           # the group resynchronised at this packet
+MPF_COMPLETES = 0x08      # the frame's completion header follows the placement header
+# completion status
+CQE_OK = 0
+CQE_MISSING = 1
 
 RXF_TS_VALID = 0x0001
 RXF_KEY_VALID = 0x0002

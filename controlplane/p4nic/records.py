@@ -30,6 +30,11 @@ _LAYOUTS: dict[int, tuple[tuple[str, int], ...]] = {
     n.PT_CAPTURE: (("capture_id", 2), ("direction", 1), ("port", 1), ("ts", 6),
                    ("orig_len", 4), ("snaplen", 2)),
     n.PT_CLOCK: (("probe_id", 4), ("nic_ts", 6), ("pad", 2)),
+    n.PT_MERGE_PLACE: (("group", 2), ("stream", 1), ("flags", 1), ("mkey", 4), ("addr", 8),
+                       ("psn", 4), ("frame", 4), ("length", 2), ("skip", 2)),
+    n.PT_COMPLETION: (("group", 2), ("status", 1), ("stream", 1), ("frame", 4),
+                      ("first_psn", 4), ("slices", 2), ("missing", 2), ("mkey", 4),
+                      ("addr", 8), ("nic_ts", 6), ("pad", 2)),
 }
 
 
@@ -136,8 +141,61 @@ class ClockProbe(_Record):
     pad: int = 0
 
 
+@dataclass(frozen=True)
+class MergePlacement(_Record):
+    """Redundant-stream merge (seed 000): write ``length`` slice bytes at ``addr`` of
+    memory region ``mkey``. What follows the record is the RTP payload: ``skip``
+    bytes of payload header (not placed), then the slice."""
+    TYPE: ClassVar[int] = n.PT_MERGE_PLACE
+    group: int
+    stream: int
+    flags: int
+    mkey: int
+    addr: int
+    psn: int
+    frame: int
+    length: int
+    skip: int
+
+    @property
+    def overwrite(self) -> bool:
+        """A copy of a slice already placed, written again (overwrite mode)."""
+        return bool(self.flags & n.MPF_OVERWRITE)
+
+    @property
+    def marker(self) -> bool:
+        return bool(self.flags & n.MPF_MARKER)
+
+    @property
+    def jump(self) -> bool:
+        return bool(self.flags & n.MPF_JUMP)
+
+
+@dataclass(frozen=True)
+class Completion(_Record):
+    """Completion of a merge work item: status CQE_OK (every slice placed once) or
+    CQE_MISSING (the window moved past the frame with ``missing`` slices absent)."""
+    TYPE: ClassVar[int] = n.PT_COMPLETION
+    group: int
+    status: int
+    stream: int
+    frame: int
+    first_psn: int
+    slices: int
+    missing: int
+    mkey: int
+    addr: int
+    nic_ts: int
+    pad: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == n.CQE_OK
+
+
 RECORD_TYPES: dict[int, type[_Record]] = {
-    cls.TYPE: cls for cls in (RxMeta, TimestampRecord, PlacementRecord, CaptureRecord, ClockProbe)
+    cls.TYPE: cls for cls in (RxMeta, TimestampRecord, PlacementRecord, CaptureRecord, ClockProbe,
+                              MergePlacement, Completion)
 }
 
 R = TypeVar("R", bound=_Record)
@@ -196,6 +254,43 @@ def parse_placement(data: bytes) -> tuple[PlacementRecord, bytes]:
         raise RecordError(f"placement record announces {rec.length} payload bytes, "
                           f"{len(rest)} follow")
     return rec, rest[:rec.length]
+
+
+@dataclass(frozen=True)
+class MergeOutput:
+    """One record frame of the merge offload, as the NIC sends it to the placement
+    port: [error completion] [placement [completion] payload header + slice].
+    ``data`` is the slice to write (payload header already skipped)."""
+    error: Completion | None
+    placement: MergePlacement | None
+    completion: Completion | None
+    data: bytes
+
+
+def parse_merge_output(data: bytes) -> MergeOutput:
+    """Split a merge record frame into its parts (RecordError if it is not one)."""
+    error = placement = completion = None
+    body = b""
+    rest = data
+    if record_type(rest) == n.PT_COMPLETION:
+        error, rest = _parse_as(Completion, rest)
+        if error.ok:
+            raise RecordError("a completion in front of a merge record must be an error "
+                              "completion")
+        if not rest:
+            return MergeOutput(error, None, None, b"")
+    placement, rest = _parse_as(MergePlacement, rest)
+    if placement.flags & n.MPF_COMPLETES:
+        completion, rest = _parse_as(Completion, rest)
+    if len(rest) < placement.skip + placement.length:
+        raise RecordError(f"merge placement announces {placement.skip} + {placement.length} "
+                          f"bytes, {len(rest)} follow")
+    body = rest[placement.skip:placement.skip + placement.length]
+    return MergeOutput(error, placement, completion, body)
+
+
+def parse_completion(data: bytes) -> Completion:
+    return _parse_as(Completion, data)[0]
 
 
 def parse_capture(data: bytes) -> tuple[CaptureRecord, bytes]:

@@ -87,6 +87,32 @@ const bit<16> RID_DELIVER = 0;       // the packet itself
 const bit<16> RID_RECORD  = 1;       // arrival-timestamp record (TS_RECORD flows)
 const bit<16> RID_ACK     = 2;       // NIC-generated TCP acknowledgment
 
+// ---- redundant-stream merge (seed 000, merge.p4) ----------------------------
+const bit<32> MERGE_GROUPS  = 64;    // merge groups (the seed's QPs); registers per group
+const bit<32> WINDOW_WORDS  = 16;    // PSN window words per group: 32 PSNs each
+const bit<32> MERGE_WINDOW_MAX = 480; // (WINDOW_WORDS - 1) * 32: PSNs a window can hold
+const bit<32> FRAME_SLOTS   = 32;    // frame counters per group and parity (64 in flight)
+// group context flags
+const bit<8>  MGF_OVERWRITE = 0x01;  // duplicates are placed again (seed [0010] alternative)
+const bit<8>  MGF_ESN       = 0x02;  // 32-bit PSN: RFC 4175 extended sequence number ++ RTP seq
+// merge_packets counter: index group << 3 | MS_*
+const bit<32> MS_PLACED     = 0;     // first copies placed
+const bit<32> MS_DUPLICATE  = 1;     // PSN already in the window (dropped, or overwritten)
+const bit<32> MS_LATE       = 2;     // PSN behind the window: dropped, never placed
+const bit<32> MS_WRONG_SIZE = 3;     // payload not the group's size: to the host stack
+const bit<32> MS_NO_BUFFER  = 4;     // no work item covers the PSN: dropped
+// what a merged packet's record frame holds (bits of meta.merge_out)
+const bit<3>  MO_PLACE  = 1;         // placement record
+const bit<3>  MO_CQ_OK  = 2;         // completion of the packet's frame (after the placement)
+const bit<3>  MO_CQ_ERR = 4;         // error completion of a frame the window moved past (first)
+// placement record flags / completion status
+const bit<8>  MPF_OVERWRITE = 0x01;
+const bit<8>  MPF_MARKER    = 0x02;
+const bit<8>  MPF_JUMP      = 0x04;
+const bit<8>  MPF_COMPLETES = 0x08;  // a completion header follows the placement header
+const bit<8>  CQE_OK        = 0;
+const bit<8>  CQE_MISSING   = 1;
+
 // ---- mirror sessions the driver installs -----------------------------------
 const bit<32> CAPTURE_SESSION = 64;  // -> capture port
 
@@ -109,6 +135,8 @@ const bit<8>  PT_TS_RECORD = 2;   // arrival timestamp record
 const bit<8>  PT_PLACEMENT = 3;   // payload + host buffer address (direct placement)
 const bit<8>  PT_CAPTURE   = 4;   // captured packet (capture port)
 const bit<8>  PT_CLOCK     = 5;   // NIC clock probe (CPU port)
+const bit<8>  PT_MERGE_PLACE = 6; // redundant-stream merge: slice + host address (seed 000)
+const bit<8>  PT_COMPLETION  = 7; // merge work item completed (or given up)
 
 // rx descriptor flags
 const bit<16> RXF_TS_VALID   = 0x0001;

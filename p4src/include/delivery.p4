@@ -49,6 +49,7 @@ control Delivery(inout headers_t hdr,
     }
 
     action make_placement() {
+        bit<32> seq = hdr.tcp.seq_no;   // read before the TCP header goes
         strip_packet_headers();
         hdr.placement.setValid();
         hdr.placement.magic = P4NIC_MAGIC;
@@ -56,7 +57,7 @@ control Delivery(inout headers_t hdr,
         hdr.placement.version = P4NIC_VERSION;
         hdr.placement.flow_id = meta.flow_id;
         hdr.placement.addr = meta.place_addr;
-        hdr.placement.seq = hdr.tcp.seq_no;
+        hdr.placement.seq = seq;
         hdr.placement.length = meta.l4_payload_len;
         hdr.placement.flags = 0;
         // cut Ethernet padding after the payload

@@ -150,6 +150,43 @@ header p4nic_placement_t {
     bit<16>   flags;
 }
 
+// Redundant-stream merge (seed 000): write `length` slice bytes at `addr` of
+// memory region `mkey`. What follows is the RTP payload: `skip` bytes of
+// payload header (not placed), then the slice.
+header p4nic_merge_place_t {
+    bit<16>   magic;
+    bit<8>    type;        // PT_MERGE_PLACE
+    bit<8>    version;
+    bit<16>   group;
+    bit<8>    stream;
+    bit<8>    flags;       // MPF_*
+    bit<32>   mkey;
+    bit<64>   addr;
+    bit<32>   psn;         // extended (32-bit) PSN in the group's sequence space
+    bit<32>   frame;       // work item (frame) tag
+    bit<16>   length;
+    bit<16>   skip;
+}
+
+// Completion of a merge work item: every slice placed once (CQE_OK), or the
+// window moved past the frame with `missing` slices absent (CQE_MISSING).
+header p4nic_completion_t {
+    bit<16>   magic;
+    bit<8>    type;        // PT_COMPLETION
+    bit<8>    version;
+    bit<16>   group;
+    bit<8>    status;
+    bit<8>    stream;      // stream of the last slice (0xff for errors)
+    bit<32>   frame;
+    bit<32>   first_psn;
+    bit<16>   slices;
+    bit<16>   missing;
+    bit<32>   mkey;
+    bit<64>   addr;        // frame buffer base
+    nic_ts_t  nic_ts;      // NIC time of the last slice (of the expiring packet for errors)
+    bit<16>   pad;
+}
+
 // Captured packet on the capture port: header + the packet cut to snaplen.
 header p4nic_capture_t {
     bit<16>  magic;
@@ -179,6 +216,9 @@ struct headers_t {
     p4nic_clock_t     clock;
     p4nic_capture_t   capture;
     p4nic_placement_t placement;
+    p4nic_completion_t cq_err;       // merge: error completion of an older frame
+    p4nic_merge_place_t merge_place;
+    p4nic_completion_t cq_ok;        // merge: completion of the placed slice's frame
     p4nic_ts_record_t ts_record;
     p4nic_rx_t        rx_meta;
     ethernet_t        ethernet;
@@ -254,6 +294,31 @@ struct metadata_t {
     @field_list(1)
     bit<32>   cap_orig_len;
     bit<1>    do_capture;
+    // redundant-stream merge (merge.p4 -> egress records)
+    bit<1>    rtp_esn_ok;      // 2 more payload bytes after the RTP header (RFC 4175 ESN)
+    bit<16>   rtp_esn;
+    bit<1>    merge_hit;       // the packet belongs to a merge group: merge_out says what it makes
+    bit<3>    merge_out;       // MO_*: what the record frame holds
+    bit<16>   merge_group;
+    bit<8>    merge_stream;
+    bit<8>    merge_flags;     // MPF_* of the placement record
+    bit<32>   merge_psn;
+    bit<9>    merge_port;      // where records go (the placement port)
+    bit<16>   merge_len;       // slice bytes
+    bit<16>   merge_skip;      // payload header bytes after RTP, not placed
+    bit<32>   place_mkey;
+    bit<64>   merge_addr;
+    bit<32>   frame_tag;       // the packet's work item
+    bit<32>   frame_first;
+    bit<16>   frame_slices;
+    bit<32>   frame_mkey;
+    bit<64>   frame_base;
+    bit<32>   exp_tag;         // the work item the window moved past (error completion)
+    bit<32>   exp_first;
+    bit<16>   exp_slices;
+    bit<16>   exp_missing;
+    bit<32>   exp_mkey;
+    bit<64>   exp_base;
 }
 
 // ---- digests ------------------------------------------------------------------

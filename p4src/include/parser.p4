@@ -171,6 +171,17 @@ parser NicParser(packet_in pkt,
 
     state parse_rtp {
         pkt.extract(hdr.rtp);
+        // RFC 4175 puts the high 16 bits of a 32-bit sequence number right after
+        // the RTP header; merge groups in MGF_ESN mode use it (merge.p4)
+        meta.rtp_esn_ok = (bit<1>)(meta.l4_payload_len >= 14);
+        transition select(meta.rtp_esn_ok) {
+            1: parse_rtp_esn;
+            default: accept;
+        }
+    }
+
+    state parse_rtp_esn {
+        meta.rtp_esn = pkt.lookahead<bit<16>>();
         transition accept;
     }
 }
@@ -219,6 +230,9 @@ control NicDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.clock);
         pkt.emit(hdr.capture);
         pkt.emit(hdr.placement);
+        pkt.emit(hdr.cq_err);
+        pkt.emit(hdr.merge_place);
+        pkt.emit(hdr.cq_ok);
         pkt.emit(hdr.ts_record);
         pkt.emit(hdr.rx_meta);
         pkt.emit(hdr.ethernet);
