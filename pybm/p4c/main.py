@@ -81,8 +81,9 @@ def compile_program(source: str, include_dirs: list[str] | None = None,
 
 
 def compile_to_objects(source: str, include_dirs: list[str] | None = None,
-                       defines: dict[str, str] | None = None):
-    """Compile a P4 file; returns (BMv2 JSON dict, P4Info message). Raises CompileError."""
+                       defines: dict[str, str] | None = None, warnings: list[str] | None = None):
+    """Compile a P4 file; returns (BMv2 JSON dict, P4Info message). Raises CompileError.
+    The warnings (p4c's format, one string each) are appended to 'warnings'."""
     from .backend.bmv2_json import ProgramBuilder
     from .backend.p4info import build_p4info
     from .parser import parse_program
@@ -92,6 +93,9 @@ def compile_to_objects(source: str, include_dirs: list[str] | None = None,
     src = preprocess_file(source, include_dirs, defines)
     program = parse_program(src)
     tc = typecheck(program)
+    if warnings is not None:
+        from .diagnostics import collect_warnings
+        warnings.extend(collect_warnings(program, tc.globals))
     builder = ProgramBuilder(tc, source, {})
     bmv2 = builder.build()
     return bmv2, build_p4info(builder)
@@ -123,9 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 2 if str(e) else 0
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    warnings: list[str] = []
     try:
-        bmv2, p4info = compile_to_objects(opts["source"], opts["include"], opts["defines"])
+        bmv2, p4info = compile_to_objects(opts["source"], opts["include"], opts["defines"], warnings)
     except CompileError as e:
+        for w in warnings:
+            print(w, file=sys.stderr)
         print(str(e), file=sys.stderr)
         return 1
     except RecursionError:
@@ -137,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{opts['source']}:0:0: error: internal compiler error ({type(e).__name__}: {e}); "
               "set PYBM_P4C_DEBUG=1 for a traceback", file=sys.stderr)
         return 3
+    for w in warnings:
+        print(w, file=sys.stderr)
     out = opts["output"] or os.path.splitext(os.path.basename(opts["source"]))[0] + ".json"
     try:
         with open(out, "w", encoding="utf-8") as f:

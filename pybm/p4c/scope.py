@@ -12,6 +12,12 @@ class Scope:
         self.kind = kind  # 'global', 'control', 'parser', 'action', 'function', 'block', ...
         self.values: dict[str, Any] = {}
         self.types: dict[str, Any] = {}
+        # for the unused-declaration warnings: what was declared here (in order) and
+        # which of those names a lookup found; every scope is registered at the root
+        self.declared: list[tuple[str, str, Any, SourceLoc | None]] = []
+        self.used: set[tuple[str, str]] = set()
+        self.all_scopes: list[Scope] = []
+        self.root().all_scopes.append(self)
 
     def declare_value(self, name: str, decl: Any, loc: SourceLoc | None, overload: bool = False) -> None:
         if name in self.values and not overload:
@@ -23,16 +29,19 @@ class Scope:
             self.values[name].append(decl)
         else:
             self.values[name] = decl
+        self.declared.append(("v", name, decl, loc))
 
-    def declare_type(self, name: str, t: Any, loc: SourceLoc | None) -> None:
+    def declare_type(self, name: str, t: Any, loc: SourceLoc | None, decl: Any = None) -> None:
         if name in self.types:
             raise CompileError(loc, f"type '{name}' is already declared")
         self.types[name] = t
+        self.declared.append(("t", name, decl, loc))
 
     def lookup_value(self, name: str) -> Any:
         s: Scope | None = self
         while s is not None:
             if name in s.values:
+                s.used.add(("v", name))
                 return s.values[name]
             s = s.parent
         return None
@@ -41,6 +50,7 @@ class Scope:
         s: Scope | None = self
         while s is not None:
             if name in s.types:
+                s.used.add(("t", name))
                 return s.types[name]
             s = s.parent
         return None

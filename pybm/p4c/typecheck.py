@@ -267,7 +267,7 @@ class TypeChecker(ExprChecker):
         else:
             base = self.resolve_type(d.typeref, scope)
         t = NewT(d.name, base) if d.newtype else base
-        scope.declare_type(d.name, t, d.loc)
+        scope.declare_type(d.name, t, d.loc, decl=d)
         d.ptype = t
 
     def check_params(self, params: list[ast.Param], scope: Scope) -> None:

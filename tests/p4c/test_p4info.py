@@ -1,7 +1,7 @@
 from google.protobuf import text_format
 from p4.config.v1 import p4info_pb2
 
-from pybm.p4c.backend.p4info import P, IdAllocator, _alias, jenkins_hash
+from pybm.p4c.backend.p4info import IdAllocator, P, _alias, jenkins_hash
 from pybm.p4c.main import compile_program
 
 from .conftest import program_with_ingress

@@ -2,6 +2,8 @@
 
 - P4Info: for every program of tests/p4programs and for p4src/p4nic.p4, pybm-p4c's
   P4Info equals the one p4c-bm2-ss writes (ids, names, order, every field).
+- Warnings: pybm-p4c gives the same unused and invalid-header warnings, in the
+  same words and order, with the same source line and carets.
 - Real BMv2: pybm-p4c's JSON of every program of tests/p4programs passes the
   program's STF test on the real simple_switch (`real-stf`).
 
@@ -10,6 +12,7 @@ CI has neither tool: each test then skips, saying why.
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +65,31 @@ def test_p4info_equals_real_p4c(prog: Path, inc: Path, tmp_path: Path):
         diff = "\n".join(difflib.unified_diff(want.splitlines(), got.splitlines(), "p4c-bm2-ss", "pybm-p4c",
                                               lineterm="", n=2))
         pytest.fail(f"P4Info of {prog.name} differs from the real p4c's:\n{diff}")
+
+
+WARNING_KINDS = ("[--Wwarn=unused]", "[--Wwarn=invalid-header]")
+
+
+def _warnings(stderr: str) -> list[str]:
+    """The warnings pybm-p4c reproduces: header line, source line, carets."""
+    lines = stderr.splitlines()
+    return ["\n".join(lines[i:i + 3]) for i, ln in enumerate(lines) if any(k in ln for k in WARNING_KINDS)]
+
+
+@pytest.mark.parametrize("prog,inc", PROGRAMS, ids=[p.stem for p, _ in PROGRAMS])
+def test_warnings_equal_real_p4c(prog: Path, inc: Path, tmp_path: Path):
+    if REAL_P4C is None:
+        pytest.skip("p4c-bm2-ss is not on PATH (source /opt/p4/ENV.sh where the referee is installed)")
+    rel = prog.relative_to(ROOT)
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # p4c cuts source lines to COLUMNS
+    real = subprocess.run([REAL_P4C, "--arch", "v1model", "-I", str(inc.relative_to(ROOT)), "-o",
+                           str(tmp_path / "r.json"), str(rel)], capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    if real.returncode != 0:
+        pytest.skip(f"the real p4c refuses {prog.name}")
+    ours = subprocess.run([str(BIN / "pybm-p4c"), "--arch", "v1model", "-I", str(inc.relative_to(ROOT)), "-o",
+                           str(tmp_path / "p.json"), str(rel)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert ours.returncode == 0, ours.stderr
+    assert _warnings(ours.stderr) == _warnings(real.stderr)
 
 
 CORPUS_PROGRAMS = sorted(CORPUS.glob("*.p4"))

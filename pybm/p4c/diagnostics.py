@@ -1,0 +1,291 @@
+"""Warnings in p4c's format, on stderr:
+
+    FILE(LINE): [--Wwarn=KIND] warning: MESSAGE
+    <the source line>
+    <carets under the name or expression>
+
+- unused: a declaration nothing refers to (constants, typedefs and types,
+  actions and their parameters, functions, variables, instances, tables,
+  controls and parsers), as p4c's frontend reports them; for a control-plane
+  action parameter also "Unused action parameter X", as its mid end does.
+- invalid-header: a field of a header that is invalid on every path
+  ("an invalid header") or on some path ("a potentially invalid header"),
+  after setInvalid() in the same control's flow, following directly called
+  actions (a table apply or a sub-control makes every header unknown again).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import ast
+from .ast_text import expr_text
+from .errors import SourceLoc
+from .preprocessor import BUILTIN_INCLUDE_DIR
+from .scope import Scope
+from .types import ObjectT, StructT, strip_newtype
+
+
+class Diagnostics:
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+        self.messages: list[str] = []
+        self.seen: set[tuple] = set()
+
+    def source_line(self, loc: SourceLoc) -> str:
+        if loc.file not in self.lines:
+            try:
+                with open(loc.file, encoding="utf-8") as f:
+                    self.lines[loc.file] = f.read().split("\n")
+            except OSError:
+                self.lines[loc.file] = []
+        lines = self.lines[loc.file]
+        return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+
+    def warn(self, loc: SourceLoc | None, kind: str, message: str, text: str | None, word: bool = True) -> None:
+        """A warning at loc; carets under 'text' (searched from loc's column on)."""
+        if loc is None or loc.line <= 0:
+            return
+        key = (loc.file, loc.line, loc.col, kind, message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        raw = self.source_line(loc)
+        out = f"{loc.file}({loc.line}): [--Wwarn={kind}] warning: {message}"
+        if raw:
+            # p4c shows the line as its preprocessor passed it on: indentation kept,
+            # other runs of blanks collapsed to one
+            line, col = _squeeze(raw), len(_squeeze(raw[:max(0, loc.col - 1)]))
+            if text:
+                pat = (r"\b" + re.escape(text) + r"\b") if word else re.escape(text)
+                m = re.compile(pat).search(line, max(0, col))
+                if m is not None:
+                    col = m.start()
+            width = len(text) if text else 1
+            out += "\n" + line + "\n" + " " * col + "^" * width
+        self.messages.append(out)
+
+
+def _squeeze(line: str) -> str:
+    body = line.lstrip(" \t")
+    return line[:len(line) - len(body)] + re.sub(r"[ \t]+", " ", body)
+
+
+def _system(loc: SourceLoc | None) -> bool:
+    return loc is None or loc.file.startswith(str(BUILTIN_INCLUDE_DIR))
+
+
+def _no_warn(decl: Any) -> bool:
+    for a in getattr(decl, "annotations", []) or []:
+        if a.name == "noWarn":
+            return True
+    return False
+
+
+def unused_warnings(root: Scope, table_actions: set[int], files: dict[str, int],
+                    diag: Diagnostics) -> list[tuple[SourceLoc, str]]:
+    """Reports unused declarations in source order; -> the unused control-plane action
+    parameters, which p4c reports again later (after its other front-end warnings)."""
+    late: list[tuple[SourceLoc, str]] = []
+    found: list[tuple[SourceLoc, str, str]] = []
+
+    class _Collect:
+        @staticmethod
+        def warn(loc, kind, message, text):
+            found.append((loc, message, text))
+    real, diag = diag, _Collect()
+    for s in root.all_scopes:
+        if s.kind in ("typevars", "function"):
+            continue  # type variables; function parameters (p4c inlines functions first)
+        for ns, name, decl, loc in s.declared:
+            if (ns, name) in s.used or _system(loc):
+                continue
+            if ns == "t":
+                t = s.types.get(name)
+                if decl is None and isinstance(t, ObjectT) and isinstance(t.decl, (ast.ControlDecl, ast.ParserDecl)):
+                    kind = "control" if isinstance(t.decl, ast.ControlDecl) else "parser"
+                    if not _no_warn(t.decl):
+                        diag.warn(loc, "unused", f"{kind} '{name}' is unused", name)
+                elif isinstance(decl, ast.TypedefDecl) and not _no_warn(decl):
+                    diag.warn(loc, "unused", f"'{name}' is unused", name)
+                continue
+            if _no_warn(decl):
+                continue
+            if isinstance(decl, ast.Param):
+                if s.kind != "action":
+                    continue
+                diag.warn(loc, "unused", f"'{name}' is unused", name)
+                if decl.direction == "" and id(getattr(s, "decl", None)) in table_actions:
+                    late.append((loc, name))
+            elif isinstance(decl, ast.TableDecl):
+                diag.warn(loc, "unused", f"table '{name}' is unused", name)
+            elif isinstance(decl, (ast.ConstDecl, ast.VarDecl, ast.ActionDecl, ast.FunctionDecl,
+                                   ast.Instantiation)):
+                if isinstance(decl, ast.Instantiation) and s.kind == "global":
+                    continue  # 'main' and other package-level instances
+                diag.warn(loc, "unused", f"'{name}' is unused", name)
+    found.sort(key=lambda x: (files.get(x[0].file, len(files)), x[0].line, x[0].col))
+    for loc, message, text in found:
+        real.warn(loc, "unused", message, text)
+    return late
+
+
+# ---------------------------------------------------------------------- header validity
+INVALID, MAYBE = "invalid", "maybe"
+
+
+def _merge(a: dict | None, b: dict | None) -> dict | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    out = {}
+    for k in set(a) | set(b):
+        out[k] = INVALID if a.get(k) == INVALID and b.get(k) == INVALID else MAYBE
+    return out
+
+
+def _header_expr(e: Any) -> bool:
+    t = strip_newtype(getattr(e, "type", None))
+    return isinstance(t, StructT) and t.kind == "header" and isinstance(e, (ast.Member, ast.PathExpr))
+
+
+class ValidityChecker:
+    """Flow of 'this header is (maybe) invalid' through one control's apply block."""
+
+    def __init__(self, diag: Diagnostics) -> None:
+        self.diag = diag
+        self.active: set[int] = set()
+
+    def control(self, d: ast.ControlDecl) -> None:
+        self.stmt(d.body, {})
+
+    def stmt(self, st: Any, state: dict | None) -> dict | None:
+        if state is None:
+            return None
+        if isinstance(st, ast.BlockStmt):
+            for s in st.stmts:
+                state = self.stmt(s, state)
+            return state
+        if isinstance(st, ast.AssignStmt):
+            if _header_expr(st.lhs):
+                self.expr_inner(st.lhs, state)
+                self.expr(st.rhs, state)
+                state = dict(state)
+                state.pop(expr_text(st.lhs), None)
+                return state
+            self.expr(st.lhs, state)
+            self.expr(st.rhs, state)
+            return state
+        if isinstance(st, ast.CallStmt):
+            return self.call(st.call, state)
+        if isinstance(st, ast.IfStmt):
+            self.expr(st.cond, state)
+            a = self.stmt(st.then, dict(state))
+            b = self.stmt(st.other, dict(state)) if st.other is not None else state
+            return _merge(a, b)
+        if isinstance(st, ast.SwitchStmt):
+            self.expr(st.expr, state)
+            return {}  # a table picks the branch: its actions may change any header
+        if isinstance(st, (ast.ExitStmt, ast.ReturnStmt)):
+            if isinstance(st, ast.ReturnStmt) and st.expr is not None:
+                self.expr(st.expr, state)
+            return None
+        if isinstance(st, (ast.VarDecl, ast.ConstDecl)):
+            init = getattr(st, "init", None) if isinstance(st, ast.VarDecl) else st.value
+            if init is not None:
+                self.expr(init, state)
+            return state
+        if isinstance(st, ast.EmptyStmt):
+            return state
+        return {}  # loops and anything else: forget what is known
+
+    def call(self, e: ast.Call, state: dict) -> dict:
+        kind = getattr(e, "kind", None)
+        if kind == "builtin":
+            m = getattr(e, "method", "")
+            target = e.func.expr
+            if m in ("setValid", "setInvalid") and _header_expr(target):
+                self.expr_inner(target, state)
+                state = dict(state)
+                name = expr_text(target)
+                if m == "setInvalid":
+                    state[name] = INVALID
+                else:
+                    state.pop(name, None)
+                return state
+            if m in ("isValid",):
+                return state
+            return {}  # stack operations
+        for _p, a in getattr(e, "bound", []) or []:
+            if a is not None and not isinstance(a, ast.DontCare):
+                self.expr(a, state)
+        if kind == "action":
+            d = e.target
+            if id(d) in self.active:
+                return {}
+            if any(p.direction in ("out", "inout") for p in d.params):
+                return {}
+            self.active.add(id(d))
+            try:
+                out = self.stmt(d.body, dict(state))
+            finally:
+                self.active.discard(id(d))
+            return out if out is not None else dict(state)
+        if kind in ("extern_function", "extern_method"):
+            return state
+        return {}  # table or control apply, functions: anything may have changed
+
+    def expr(self, e: Any, state: dict) -> None:
+        if isinstance(e, ast.Member) and _header_expr(e.expr):
+            name = expr_text(e.expr)
+            st = state.get(name)
+            if st is not None:
+                what = "an invalid header" if st == INVALID else "a potentially invalid header"
+                self.diag.warn(e.expr.loc, "invalid-header", f"accessing a field of {what} {name}",
+                               name, word=False)
+            self.expr_inner(e.expr, state)
+            return
+        if isinstance(e, ast.Call):
+            if getattr(e, "kind", None) == "builtin":
+                self.expr_inner(e.func.expr, state)
+                return
+            self.call(e, state)
+            return
+        self.expr_inner(e, state)
+
+    def expr_inner(self, e: Any, state: dict) -> None:
+        if isinstance(e, ast.Node):
+            for v in vars(e).values():
+                if isinstance(v, ast.Expr):
+                    self.expr(v, state)
+                elif isinstance(v, list):
+                    for x in v:
+                        if isinstance(x, ast.Expr):
+                            self.expr(x, state)
+                        elif isinstance(x, ast.Argument) and x.value is not None:
+                            self.expr(x.value, state)
+
+
+def collect_warnings(program: ast.Program, root: Scope) -> list[str]:
+    diag = Diagnostics()
+    table_actions: set[int] = set()
+    controls: list[ast.ControlDecl] = []
+    for d in program.decls:
+        if isinstance(d, ast.ControlDecl) and not _system(d.loc):
+            controls.append(d)
+            for loc_decl in d.locals:
+                if isinstance(loc_decl, ast.TableDecl):
+                    for ar in getattr(loc_decl, "action_refs", []):
+                        table_actions.add(id(getattr(ar, "decl", None)))
+    files: dict[str, int] = {}
+    for d in program.decls:
+        if d.loc is not None:
+            files.setdefault(d.loc.file, len(files))
+    late = unused_warnings(root, table_actions, files, diag)
+    vc = ValidityChecker(diag)
+    for c in controls:
+        vc.control(c)
+    for loc, name in late:
+        diag.warn(loc, "unused", f"Unused action parameter {name}", name)
+    return diag.messages
