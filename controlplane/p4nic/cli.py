@@ -24,6 +24,7 @@ from p4nic.capture import CaptureAgent, FileClock
 from p4nic.clock import load_mapping
 from p4nic.config import DEFAULT_STATE_DIR, CaptureConfig, StartConfig, load_config
 from p4nic.control import ControlClient, ControlError, DaemonNotRunning
+from p4nic.merge_cli import add_merge_commands, cmd_merge_recv, cmd_merge_send, merge_request
 from p4nic.model import NicConfigError, PortMap
 from p4nic.p4info import P4InfoError
 from p4nic.p4rt import P4RuntimeError
@@ -272,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = rsub.add_parser(action)
         _common(p, suppress=True)
         p.add_argument("port", type=_int)
+    add_merge_commands(cmd, _common)
+    _ports_flags(sub.choices["merge-recv"])
     return ap
 
 
@@ -337,6 +340,8 @@ def request_for(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if c == "replay":
         return "replay", {"path": os.path.abspath(ns.file), "port": ns.port, "speed": ns.speed,
                           "include_tx": ns.include_tx, "pad": not ns.no_pad}
+    if c == "merge":
+        return merge_request(ns)
     if c in ("counters", "status"):
         return c, {}
     if c == "flow" and a == "list":
@@ -533,6 +538,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_netprops(ns)
         if ns.command == "watch":
             return cmd_watch(ns)
+        if ns.command == "merge-send":
+            return cmd_merge_send(ns)
+        if ns.command == "merge-recv":
+            return cmd_merge_recv(ns, _port_map(ns))
         op, args = request_for(ns)
         _print_result(ns, op, run_request(ns, op, args))
         return 0

@@ -229,7 +229,14 @@ class MergeManager:
         self._groups: dict[int, _GroupState] = {}
         self._generations: dict[int, int] = {}
         self._lock = threading.RLock()
+        self._adopted_raw: dict[int, dict[str, Any]] = {}
+        self.adopted = False
         driver.add_clear_hook(self.clear)
+
+    def adopt(self) -> int:
+        """Take over the merge groups, streams and work items already on the device."""
+        self.adopted = True
+        return _adopt_into(self)
 
     # ---- groups --------------------------------------------------------------------------
     def _group(self, group: int) -> _GroupState:
@@ -419,6 +426,15 @@ class MergeManager:
         d = got[0].counter_entry.data
         return d.packet_count, d.byte_count
 
+    def group_info(self, group: int) -> dict[str, Any]:
+        """The group's context, streams and posted work items (JSON-able)."""
+        with self._lock:
+            st = self._group(group)
+            return {**st.config.to_dict(), "expiry_distance": st.config.expiry_distance,
+                    "streams": [s.to_dict() for s in st.streams.values()],
+                    "posted": [dataclasses.asdict(f) for f in
+                               sorted(st.frames.values(), key=lambda f: f.frame)]}
+
     def counters(self, group: int) -> dict[str, int]:
         """Packets of the group by outcome (placed, duplicates, late, wrong_size,
         no_buffer), jumps, completions and error completions."""
@@ -443,3 +459,74 @@ class MergeManager:
                     self.delete_group(group)
                 except Exception:   # the device may already be gone; forget it anyway
                     self._groups.pop(group, None)
+
+
+def _adopt_into(mm: MergeManager) -> int:
+    """Rebuild a manager's state from the device's merge tables (a one-shot CLI
+    acting on what a daemon or an earlier process installed); returns the
+    number of groups found."""
+    drv = mm.drv
+    schema = drv._schema()
+    found = 0
+    with mm._lock:
+        for te in drv._read_table(n.MERGE_GROUP):
+            m = schema.decode_match(te)
+            _, p = schema.decode_action(te)
+            group = m[n.MF_MERGE_GROUP]
+            if group in mm._groups:
+                continue
+            flags = p["flags"]
+            # slices_per_frame is driver knowledge: recover it from a posted work item
+            cfg = {"group": group, "slice_size": p["payload_size"],
+                   "header_size": p["header_size"], "first_psn": p["first_psn"],
+                   "window": p["window_psns"], "max_jump": p["max_jump"],
+                   "mode": "overwrite" if flags & n.MGF_OVERWRITE else "drop",
+                   "esn": bool(flags & n.MGF_ESN), "record_port": p["record_port"],
+                   "generation": p["generation"]}
+            mm._adopted_raw[group] = cfg
+            found += 1
+        wqes: dict[int, list[tuple[dict, dict]]] = {}
+        for te in drv._read_table(n.MERGE_WQE):
+            m = schema.decode_match(te)
+            _, p = schema.decode_action(te)
+            wqes.setdefault(m[n.MF_MERGE_GROUP], []).append((m, p))
+        for group, raw in list(mm._adopted_raw.items()):
+            items = wqes.get(group, [])
+            slices = items[0][1]["slices"] if items else 1
+            try:
+                cfg = MergeGroup(slices_per_frame=slices, **raw)
+            except NicConfigError:
+                cfg = MergeGroup(slices_per_frame=slices, **{**raw, "window": 1})
+            st = _GroupState(cfg, {}, {}, {})
+            for m, p in items:
+                first, last = m[n.MF_MERGE_PSN]
+                frame = p["frame"] & 0xFFFFFF
+                pf = PostedFrame(group, frame, p["frame"], p["mkey"], p["buf_base"], first, last)
+                st.frames[frame] = pf
+                st.history[frame] = pf
+            mm._groups[group] = st
+            mm._generations[group] = cfg.generation
+        mm._adopted_raw.clear()
+        for table in (n.MERGE_STREAM_V4, n.MERGE_STREAM_V6):
+            for te in drv._read_table(table):
+                m = schema.decode_match(te)
+                _, p = schema.decode_action(te)
+                v4 = table == n.MERGE_STREAM_V4
+                to_ip = ipaddress.IPv4Address if v4 else ipaddress.IPv6Address
+                src = m.get(n.MF_IPV4_SRC if v4 else n.MF_IPV6_SRC)
+                src_text = None
+                if src is not None:
+                    plen = bin(src[1]).count("1")
+                    src_text = str(ipaddress.ip_network(f"{to_ip(src[0])}/{plen}"))
+                    if plen == (32 if v4 else 128):
+                        src_text = str(to_ip(src[0]))
+                in_port = m.get(n.MF_IN_PORT)
+                s = MergeStream(group=p["group"], stream=p["stream"],
+                                dst=str(to_ip(m[n.MF_IPV4_DST if v4 else n.MF_IPV6_DST])),
+                                dport=m[n.MF_UDP_DST_PORT], src=src_text,
+                                in_port=None if in_port is None else in_port[0],
+                                psn_offset=p["offset"], priority=te.priority)
+                st = mm._groups.get(s.group)
+                if st is not None:
+                    st.streams[s.key()] = s
+    return found

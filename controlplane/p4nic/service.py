@@ -17,6 +17,7 @@ from typing import Any
 from p4nic import p4names as n
 from p4nic.capture import CaptureAgent
 from p4nic.driver import NicDriver
+from p4nic.merge_service import check_merge_request, merge_ops
 from p4nic.model import (
     CaptureTrigger,
     EspFlow,
@@ -50,6 +51,8 @@ def check_request(op: str, args: dict[str, Any]) -> None:
         unknown = set(args.get("changes") or {}) - known
         if unknown:
             raise NicConfigError(f"flow has no field(s) {', '.join(sorted(unknown))}")
+    elif op.startswith("merge."):
+        check_merge_request(op, args)
     elif op.startswith("rtp-port."):
         port = args.get("port")
         if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
@@ -85,6 +88,7 @@ class NicService:
             "rtp-port.add": self.rtp_port_add,
             "rtp-port.del": self.rtp_port_del,
         }
+        self._ops.update(merge_ops(driver, daemon))
 
     @property
     def ops(self) -> list[str]:

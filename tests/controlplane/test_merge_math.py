@@ -1,0 +1,113 @@
+"""The merge offload's small pure functions and the driver-side checks: expiry
+distance, counter slots, frame tags, group/stream validation, the sender's
+seeded impairment and the PNG writer."""
+
+from __future__ import annotations
+
+import random
+import struct
+import zlib
+
+import pytest
+from p4nic import p4names as n
+from p4nic.merge import (
+    MergeGroup,
+    MergeStream,
+    expiry_distance,
+    frame_psns,
+    frame_slot,
+    frame_tag,
+)
+from p4nic.mergetools import Impairment, SendPlan, impair, pattern_frame, png_gray, stream_schedule
+from p4nic.model import NicConfigError
+
+
+@pytest.mark.parametrize("window,slices", [(480, 20), (480, 4000), (64, 20), (16, 8), (1, 1),
+                                           (32, 8), (100, 7), (479, 8)])
+def test_expiry_frame_is_past_the_window_and_of_the_other_parity(window: int, slices: int) -> None:
+    k = expiry_distance(window, slices)
+    assert k % 2 == 1
+    first_later = k * slices            # first PSN of frame F + k, with F = 0 at PSN 0
+    last_f = slices - 1
+    assert first_later - last_f >= window
+    # the smallest such odd k
+    if k > 1:
+        smaller = k - 2
+        assert smaller * slices - last_f < window
+
+
+def test_frame_psns_and_slots() -> None:
+    assert frame_psns(1000, 8, 0) == (1000, 1007)
+    assert frame_psns(1000, 8, 3) == (1024, 1031)
+    slots = {frame_slot(f) for f in range(2 * n.MERGE_FRAME_SLOTS)}
+    assert len(slots) == 2 * n.MERGE_FRAME_SLOTS          # 64 frames in flight, all distinct
+    assert all(frame_slot(f) & 1 == f & 1 for f in range(200))
+    assert frame_slot(5) == frame_slot(5 + 2 * n.MERGE_FRAME_SLOTS)
+    assert frame_tag(0x1234, 7) == 0x34000007
+    assert frame_tag(1, 0x1000001) == 0x01000001
+
+
+def test_group_validation_says_why() -> None:
+    g = MergeGroup(group=3, slice_size=1200, slices_per_frame=20, mode="overwrite", esn=True,
+                   header_size=14)
+    assert g.flags == n.MGF_OVERWRITE | n.MGF_ESN and g.frame_bytes == 24000
+    with pytest.raises(NicConfigError, match="spans 241 frames"):
+        MergeGroup(group=1, slice_size=100, slices_per_frame=2)
+    with pytest.raises(NicConfigError, match="window=481"):
+        MergeGroup(group=1, slice_size=100, slices_per_frame=200, window=481)
+    with pytest.raises(NicConfigError, match="mode"):
+        MergeGroup(group=1, slice_size=100, slices_per_frame=200, mode="keep")
+    with pytest.raises(NicConfigError, match="header_size must be at least 14"):
+        MergeGroup(group=1, slice_size=100, slices_per_frame=200, esn=True)
+    with pytest.raises(NicConfigError, match="group=64"):
+        MergeGroup(group=64, slice_size=100, slices_per_frame=200)
+    with pytest.raises(NicConfigError, match="unknown field"):
+        MergeGroup.from_dict({"group": 1, "slice_size": 1, "slices_per_frame": 500, "x": 1})
+
+
+def test_stream_validation() -> None:
+    s = MergeStream(group=1, stream=0, dst="10.0.0.1", dport=5004, src="10.1.0.7/16")
+    assert s.src == "10.1.0.0/16" and s.ip_version == 4
+    assert MergeStream(group=1, stream=1, dst="2001:db8::1", dport=5004,
+                       src="2001:db8::2").src == "2001:db8::2"
+    with pytest.raises(NicConfigError, match="same IP version"):
+        MergeStream(group=1, stream=0, dst="10.0.0.1", dport=5004, src="2001:db8::2")
+    with pytest.raises(NicConfigError, match="not an IP address"):
+        MergeStream(group=1, stream=0, dst="nowhere", dport=5004)
+    with pytest.raises(NicConfigError, match="in_port=512"):
+        MergeStream(group=1, stream=0, dst="10.0.0.1", dport=5004, in_port=512)
+
+
+def test_impairment_is_seeded_and_does_what_it_says() -> None:
+    imp = Impairment(loss=0.1, dup=0.05, reorder=0.2, reorder_depth=3)
+    a = impair(5000, imp, random.Random(1))
+    assert a == impair(5000, imp, random.Random(1))
+    assert a != impair(5000, imp, random.Random(2))
+    kept = set(a)
+    assert 0.07 < 1 - len(kept) / 5000 < 0.13                # loss
+    assert 0.03 < (len(a) - len(kept)) / 5000 < 0.07         # duplicates
+    late = sum(1 for pos, i in enumerate(a) if any(j > i for j in a[max(0, pos - 3):pos]))
+    assert late > 0                                          # reordered
+    assert impair(100, Impairment(), random.Random(0)) == list(range(100))
+    with pytest.raises(ValueError):
+        Impairment(loss=1.5)
+
+
+def test_schedule_interleaves_streams_in_time() -> None:
+    plan = SendPlan(frames=4, slices=5, slice_size=10, rate_pps=100.0)
+    sched = stream_schedule(plan, [Impairment(), Impairment(delay_ms=5)], seed=1)
+    assert [t for t, _, _ in sched] == sorted(t for t, _, _ in sched)
+    assert sorted(i for _, s, i in sched if s == 0) == list(range(20))
+    assert sched[0][1] == 0 and sched[1][1] == 1             # the delayed path comes second
+
+
+def test_pattern_and_png() -> None:
+    f0, f1 = pattern_frame(0, 4000, 200), pattern_frame(1, 4000, 200)
+    assert len(f0) == 4000 and f0 != f1 and struct.unpack("!I", f1[:4])[0] == 1
+    png = png_gray(f0, 200)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack("!II", png[16:24])
+    assert (width, height) == (200, 20)
+    idat_len = struct.unpack("!I", png[33:37])[0]
+    raw = zlib.decompress(png[41:41 + idat_len])
+    assert raw[1:201] == f0[:200] and len(raw) == 20 * 201
