@@ -468,7 +468,7 @@ class ProgramBuilder:
         union_stacks = []
         for s in lay.union_stacks:
             union_stacks.append({"name": s["name"], "id": s["id"], "union_type": s["union_type"],
-                                 "size": s["size"], "union_ids": [uids[u] for u in s["_unions"]]})
+                                 "size": s["size"], "header_union_ids": [uids[u] for u in s["_unions"]]})
         enums = []
         for d in self.tc.program.decls:
             if isinstance(d, ast.EnumDecl) and d.repr_type is not None:

@@ -363,7 +363,13 @@ class PipelineBuilder:
         bound = [(p, a) for p, (_, a) in zip(decl.params, call.bound)]
         pre = Body()
         low = self.prog.lowerer
-        low.bind_params(bound, fr, callee, pre, decl.body, call)
+        copy_outs = low.bind_params(bound, fr, callee, pre, decl.body, call)
+        if copy_outs:
+            # copy-out of the arguments that were given temporaries, after the body
+            post = Body()
+            for dst, tmp in copy_outs:
+                low.copy_loc(dst, tmp, post, call)
+            nxt = self.table_for_body(post, call, nxt)
         entry = self.lower_control_body(decl, callee, nxt)
         if pre.prims:
             return self.table_for_body(pre, call, entry)

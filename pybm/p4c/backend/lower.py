@@ -517,7 +517,7 @@ class Lowerer(CallLowerer):
         if isinstance(dst, StackLoc) and isinstance(src, StackLoc):
             if dst.inst != src.inst:
                 op = "assign_union_stack" if dst.union_stack else "assign_header_stack"
-                kind = "union_stack" if dst.union_stack else "header_stack"
+                kind = "header_union_stack" if dst.union_stack else "header_stack"
                 self.emit_prim(op, [{"type": kind, "value": dst.inst}, {"type": kind, "value": src.inst}],
                                body, node)
             return

@@ -46,7 +46,7 @@ class CallLowerer:
             self.emit_prim(op, [{"type": "header", "value": target.inst}], body, e)
             return None
         if m in ("push_front", "pop_front"):
-            kind = "union_stack" if target.union_stack else "header_stack"
+            kind = "header_union_stack" if target.union_stack else "header_stack"
             self.emit_prim("push" if m == "push_front" else "pop",
                            [{"type": kind, "value": target.inst}, J.hexstr(e.count)], body, e)
             return None
@@ -68,6 +68,13 @@ class CallLowerer:
         written = assigned_names(decl_body) if decl_body is not None else set()
         seen_by_body = _referenced_decls(decl_body) if decl_body is not None else set()
         roots = [_root_of(a) for _, a in bound]
+        # arguments the callee reaches by reference: out/inout ones, and 'in' headers,
+        # structs and stacks (not copied unless something could change them meanwhile)
+        by_ref = [p is not None and a is not None and not isinstance(p.ptype, ObjectT) and (
+            p.direction in ("out", "inout")
+            or isinstance(strip_newtype(p.ptype), (StructT, StackT))) for p, a in bound]
+        writable_roots = {r for (p, a), r in zip(bound, roots)
+                          if r is not None and a is not None and p.direction in ("out", "inout")}
         copy_outs: list[tuple[Loc, Loc]] = []
         for i, (p, a) in enumerate(bound):
             if a is None:
@@ -81,7 +88,7 @@ class CallLowerer:
                 dst = self.lvalue(a, fr, body)
                 root = roots[i]
                 aliased = root is not None and (
-                    root in seen_by_body or any(r == root for j, r in enumerate(roots) if j != i))
+                    root in seen_by_body or any(r == root and by_ref[j] for j, r in enumerate(roots) if j != i))
                 if not aliased:
                     callee.bind(p, dst)
                     continue
@@ -104,7 +111,11 @@ class CallLowerer:
             t = strip_newtype(p.ptype)
             if isinstance(t, (StructT, StackT)):
                 src = self.lvalue(a, fr, body)
-                if id(p) in written:
+                # copy-in takes the value now: snapshot it when the callee writes the
+                # parameter, or may write the argument's storage (through an out/inout
+                # argument rooted at the same variable, or by naming that variable)
+                root = roots[i]
+                if id(p) in written or (root is not None and (root in writable_roots or root in written)):
                     copy = self.alloc.alloc(p.ptype, p.name, loc=e.loc)
                     self.copy_loc(copy, src, body, e)
                     src = copy
