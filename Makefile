@@ -28,7 +28,7 @@ help:
 	@echo "make run          start the NIC on $(TARGET) with veth ports in a netns"
 	@echo "make test         lint + unit tests + conformance + PTF (what CI runs)"
 	@echo "make conformance  run pybm-stf on $(CONFORMANCE)"
-	@echo "make ptf          PTF packet tests on TARGET=$(TARGET) (pybm|bmv2)"
+	@echo "make ptf          PTF packet tests on TARGET=$(TARGET) (pybm|bmv2); MININET=1 in Mininet"
 	@echo "make bench        print pybm-switch and pybm-p4c figures"
 	@echo "make clean        remove $(OUT)/ and caches"
 
@@ -73,12 +73,26 @@ conformance-real: $(STAMP)
 	echo "conformance-real: $$pass passed, $$fail failed, $$skip skipped$${failed:+ (failed:$$failed; logs in $$d)}"; \
 	if [ $$fail -eq 0 ]; then rm -rf $$d; else exit 1; fi
 
+# The differential tests against the real p4c and BMv2 (tests/p4c/test_vs_real_p4c.py:
+# P4Info and warnings equal to p4c-bm2-ss's, pybm-p4c's JSON on real-stf). `make unit`
+# collects them only where the real tools are on PATH; this target requires them.
+.PHONY: test-real
+test-real: $(STAMP)
+	@command -v p4c-bm2-ss >/dev/null && command -v real-stf >/dev/null || { echo "p4c-bm2-ss / real-stf are not on PATH (install ../shared/referee, source /opt/p4/ENV.sh)"; exit 2; }
+	$(VENV)/bin/pytest -q tests/p4c/test_vs_real_p4c.py
+
 # PTF_TESTS=test_flow (or test_flow.NicAckEveryTwoSegments ...) runs a subset.
 # out/ is rebuilt first when another compiler than P4C produced it.
+# MININET=1 (or make ptf-mininet): the same suite through the Mininet topology topo/ptf.py.
+PTF_RUNNER = $(if $(filter 1 yes true,$(MININET)),topo/ptf.py --run,ptf-tests/run.py)
 ptf: build
 	@$(PY) ptf-tests/run.py --check-compiler --p4c $(P4C) --json $(OUT)/p4nic.json \
 	    || { rm -f $(P4_JSON); $(MAKE) --no-print-directory build; }
-	$(PY) ptf-tests/run.py --target $(TARGET) --p4c $(P4C) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb $(PTF_TESTS)
+	$(PY) $(PTF_RUNNER) --target $(TARGET) --p4c $(P4C) --json $(OUT)/p4nic.json --p4info $(OUT)/p4nic.p4info.txtpb $(PTF_TESTS)
+
+.PHONY: ptf-mininet
+ptf-mininet:
+	@$(MAKE) --no-print-directory ptf MININET=1
 
 test: lint unit conformance ptf
 

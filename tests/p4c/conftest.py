@@ -1,6 +1,7 @@
 """Helpers shared by the pybm-p4c tests."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,12 @@ from pybm.p4c.preprocessor import Preprocessor
 from pybm.p4c.typecheck import typecheck
 
 PRELUDE = "#include <core.p4>\n#include <v1model.p4>\n"
+
+# The differential tests against the real p4c / BMv2 are collected only where the
+# real tools are on PATH (`make test-real` requires them); elsewhere (CI) they are
+# not part of the run at all rather than reported as skipped.
+collect_ignore = [] if shutil.which("p4c-bm2-ss") and shutil.which("real-stf") \
+    else ["test_vs_real_p4c.py"]
 
 
 def parse_text(text: str, fname: str = "t.p4"):
