@@ -183,3 +183,24 @@ def mcast_group_id(deliver_port: int, with_record: bool, ack_port: int | None) -
     """The multicast group NicIngress picks for a delivery (see the P4 apply block)."""
     ack_code = 0 if ack_port is None else ack_port + 1
     return MCAST_BASE | (deliver_port << 4) | (int(with_record) << 3) | ack_code
+
+
+# lookaside crypto engine (seed 004): command frames on the crypto port, in both directions
+ETHERTYPE_P4NIC_CRYPTO = 0x88B5   # IEEE local experimental ethertype 1
+PT_CRYPTO = 8                     # p4nic_crypto_t, 24 bytes after the Ethernet header
+CRYPTO_HDR_SIZE = 24
+CRYPTO_OP_DECRYPT = 1             # body: an IP datagram carrying ESP
+CRYPTO_OP_KEY_LOAD = 2            # body: cipher, key_len, salt_len, pad, key, salt
+CRYPTO_OP_KEY_DELETE = 3          # no body
+CRYPTO_ST_REQUEST = 0
+CRYPTO_ST_OK = 1                  # ICV verified / key loaded or deleted
+CRYPTO_ST_BAD_ICV = 2
+CRYPTO_ST_NO_KEY = 3
+CRYPTO_ST_MALFORMED = 4
+CRYPTO_ST_UNSUPPORTED = 5
+CRYPTO_MODE_NONE = 0              # requests and error answers
+CRYPTO_MODE_TRANSPORT = 1
+CRYPTO_MODE_TUNNEL = 2            # the trailer's next header was 4 (IPv4) or 41 (IPv6)
+CRYPTO_CIPHER_AES_GCM_128 = 1
+CRYPTO_CIPHER_AES_GCM_256 = 2
+CRYPTO_CIPHER_CHACHA20_POLY1305 = 3
