@@ -1,7 +1,8 @@
 /* p4nic — receive-side SmartNIC offloads for v1model (BMv2).
  *
  * Ingress: port role -> capture triggers -> receive checks -> flow
- * association -> key memory -> arrival timestamps -> redundant-stream merge
+ * association -> key memory -> arrival timestamps -> decryption through the
+ * crypto engine (or its answers) -> redundant-stream merge
  * -> delivery (unicast, or multicast when the packet also yields a timestamp
  * record or a NIC ACK).
  * Egress: capture records for clones, records/ACKs/placement for replicas,
@@ -24,6 +25,7 @@
 #include "include/timestamp.p4"
 #include "include/capture.p4"
 #include "include/merge.p4"
+#include "include/crypto.p4"
 #include "include/delivery.p4"
 
 control NicIngress(inout headers_t hdr,
@@ -38,6 +40,7 @@ control NicIngress(inout headers_t hdr,
     ArrivalTimestamp() arrival;
     CaptureTrigger() capture;
     RedundantMerge() merge;
+    IpsecDecrypt() ipsec;
 
     // role: ROLE_WIRE (network side) or ROLE_HOST; peer_port: for a wire
     // port the host-stack port its misses go to, for a host port the wire
@@ -105,39 +108,60 @@ control NicIngress(inout headers_t hdr,
             meta.direction = DIR_RX;
         } else if (meta.role == ROLE_HOST) {
             meta.direction = DIR_TX;
+        } else if (meta.role == ROLE_CRYPTO) {
+            meta.direction = DIR_RX;   // the engine's answers: crypto.p4 below
         } else {
             meta.drop_reason = DROP_PORT_UNCONFIGURED;
             drop_with_reason();
             exit;
         }
 
-        capture.apply(hdr, meta, sm);   // both directions, and before any drop
-        if (meta.direction == DIR_TX) {
-            sm.egress_spec = meta.peer_port;
+        if (meta.role != ROLE_CRYPTO) {
+            capture.apply(hdr, meta, sm);   // both directions, and before any drop
+            if (meta.direction == DIR_TX) {
+                sm.egress_spec = meta.peer_port;
+                sm.priority = meta.regular_prio;
+                exit;
+            }
+
+            rx_checks.apply(hdr, meta, sm);
+            if (meta.drop_reason != DROP_NONE) {
+                drop_with_reason();
+                exit;
+            }
+
             sm.priority = meta.regular_prio;
-            exit;
+            meta.deliver_port = meta.peer_port;   // host stack unless a flow says otherwise
+            if (hdr.rtp.isValid()) {
+                // an RTP version 2 header was parsed (UDP payload of 12+ bytes); the
+                // port decides whether it really is RTP
+                rtp_ports.apply();
+            }
+            flow_assoc.apply(hdr, meta, sm);
+            key_memory.apply(hdr, meta, sm);
+            if (meta.no_key == 1) {
+                meta.deliver_port = meta.peer_port;   // software decrypts it
+                meta.place = 0;
+            }
+            arrival.apply(hdr, meta, sm);
         }
 
-        rx_checks.apply(hdr, meta, sm);
-        if (meta.drop_reason != DROP_NONE) {
-            drop_with_reason();
+        // ESP of an SA with decrypt set goes to the crypto engine; the engine's
+        // answers come back here (seed 004's feedback path)
+        if (meta.role == ROLE_CRYPTO || (meta.key_valid == 1 && meta.decrypt == 1)) {
+            ipsec.apply(hdr, meta, sm);
+            if (meta.crypto_out == CRYPTO_OUT_ENGINE) {
+                sm.egress_spec = meta.engine_port;
+            } else if (meta.crypto_out == CRYPTO_OUT_CPU) {
+                sm.egress_spec = CPU_PORT;
+            } else if (meta.crypto_out == CRYPTO_OUT_DELIVER) {
+                sm.priority = meta.regular_prio;
+                sm.egress_spec = meta.deliver_port;
+            } else {
+                mark_to_drop(sm);   // counted in ipsec_events
+            }
             exit;
         }
-
-        sm.priority = meta.regular_prio;
-        meta.deliver_port = meta.peer_port;   // host stack unless a flow says otherwise
-        if (hdr.rtp.isValid()) {
-            // an RTP version 2 header was parsed (UDP payload of 12+ bytes); the
-            // port decides whether it really is RTP
-            rtp_ports.apply();
-        }
-        flow_assoc.apply(hdr, meta, sm);
-        key_memory.apply(hdr, meta, sm);
-        if (meta.no_key == 1) {
-            meta.deliver_port = meta.peer_port;   // software decrypts it
-            meta.place = 0;
-        }
-        arrival.apply(hdr, meta, sm);
 
         merge.apply(hdr, meta, sm);
         if (meta.merge_hit == 1) {
@@ -177,6 +201,8 @@ control NicEgress(inout headers_t hdr,
     apply {
         if (sm.instance_type == PKT_INSTANCE_TYPE_INGRESS_CLONE) {
             capture_format.apply(hdr, meta, sm);
+        } else if (meta.crypto_out == CRYPTO_OUT_ENGINE || meta.crypto_out == CRYPTO_OUT_CPU) {
+            // command frames for the engine / the driver leave as they are
         } else if (meta.direction == DIR_RX && meta.merge_hit == 1) {
             merge_records.apply(hdr, meta, sm);
         } else if (meta.direction == DIR_RX) {

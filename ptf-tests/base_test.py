@@ -50,7 +50,7 @@ log = logging.getLogger("p4nic.ptf")
 
 # ---- the NIC under test ---------------------------------------------------------------
 PORTS = PortMap(wire=(0, 1), host_stack=2, consumer=3, placement=4, records=5, capture=6,
-                cpu=255)
+                crypto=7, cpu=255)
 WIRE0, WIRE1 = PORTS.wire
 HOST_STACK = PORTS.host_stack
 CONSUMER = PORTS.consumer
@@ -58,6 +58,7 @@ PLACEMENT = PORTS.placement
 RECORDS = PORTS.records
 CAPTURE = PORTS.capture
 ALL_PORTS = (WIRE0, WIRE1, HOST_STACK, CONSUMER, PLACEMENT, RECORDS, CAPTURE)
+CRYPTO = PORTS.crypto      # the crypto engine's port: the runner's engine, not PTF, is on it
 
 NIC_MAC = "02:00:00:00:00:01"
 PEER_MAC = "02:00:00:00:00:02"

@@ -40,7 +40,10 @@ from p4nic.lab import priority_queues_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_DIR = os.path.join(ROOT, "ptf-tests")
-NUM_PORTS = 7            # NIC ports 0..6 (PortMap: wire 0,1; host 2,3; placement 4; records 5; capture 6)
+NUM_PORTS = 8            # NIC ports 0..7 (PortMap: wire 0,1; host 2,3; placement 4; records 5;
+                         # capture 6; crypto engine 7)
+PTF_PORTS = 7            # PTF drives ports 0..6; port 7 is the crypto engine's
+CRYPTO_PORT = 7
 GRPC_PORT = 9559
 CPU_PORT = 255
 MTU = 9000
@@ -117,6 +120,14 @@ def switch_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def crypto_engine_command(iface: str) -> list[str]:
+    """The lookaside crypto engine (seed 004) on the outside end of the NIC's crypto port."""
+    exe = os.path.join(ROOT, ".venv", "bin", "p4nic")
+    if not os.path.exists(exe):
+        exe = shutil.which("p4nic") or exe
+    return [exe, "crypto-engine", "--iface", iface]
+
+
 def priority_queues(args: argparse.Namespace) -> int:
     """8 strict-priority queues where the switch has the option (pybm-switch,
     simple_switch builds with --priority-queues), else 1: the driver then gives
@@ -157,6 +168,37 @@ def stop(proc: subprocess.Popen | None, what: str) -> None:
         proc.wait(timeout=10)
 
 
+def ptf_command(args: argparse.Namespace, grpc_addr: str, ifaces: dict[int, str],
+                queues: int) -> list[str]:
+    """The ``ptf`` command line: the suite in TEST_DIR on ``ifaces`` (port -> interface),
+    told where P4Runtime is and what was built; skipped tests fail (--fail-skipped).
+    ``args`` carries p4info, json, target, p4c, log_dir, timeout, negative_timeout,
+    ptf_arg and tests (this script's options; topo/ptf.py has the same)."""
+    params = {"grpc_addr": grpc_addr, "p4info": args.p4info,
+              "json": args.json, "target": args.target, "p4c": args.p4c,
+              "artifacts": os.path.abspath(args.log_dir), "num_ports": len(ifaces),
+              "priority_queues": queues}
+    test_params = ";".join(f"{k}={v!r}" for k, v in params.items())
+    ptf = [os.path.join(ROOT, ".venv", "bin", "ptf")]
+    if not os.path.exists(ptf[0]):
+        ptf = [sys.executable, shutil.which("ptf") or "ptf"]
+    cmd = ptf + [
+        "--test-dir", TEST_DIR,
+        "--pypath", os.path.join(ROOT, "controlplane"),
+        "--pypath", TEST_DIR,
+        "--log-dir", os.path.join(os.path.abspath(args.log_dir), "ptf-logs"),
+        "--test-params", test_params,
+        "--default-timeout", str(args.timeout),
+        "--default-negative-timeout", str(args.negative_timeout),
+        "--socket-recv-size", "16384",
+        "--fail-skipped",
+        "--test-case-timeout", "300",
+    ]
+    for p, iface in sorted(ifaces.items()):
+        cmd += ["-i", f"{p}@{iface}"]
+    return cmd + args.ptf_arg + args.tests
+
+
 def built_by(json_path: str) -> str:
     """Which compiler wrote a BMv2 JSON: 'pybm-p4c' or 'p4c-bm2-ss' (from __meta__)."""
     with open(json_path) as f:
@@ -168,8 +210,8 @@ def compiler_name(p4c: str) -> str:
     return "pybm-p4c" if "pybm" in os.path.basename(p4c) else "p4c-bm2-ss"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_run_arguments(ap: argparse.ArgumentParser) -> None:
+    """Options shared with topo/ptf.py (the same suite through Mininet)."""
     ap.add_argument("--target", choices=("pybm", "bmv2"), default="pybm")
     ap.add_argument("--p4c", default="pybm-p4c",
                     help="compiler that built --json/--p4info (reported to the tests)")
@@ -183,9 +225,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="PTF wait before concluding a packet did not come")
     ap.add_argument("--ptf-arg", action="append", default=[],
                     help="extra argument passed to ptf (repeatable)")
+    ap.add_argument("tests", nargs="*", help="PTF test specs (default: all)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_run_arguments(ap)
     ap.add_argument("--check-compiler", action="store_true",
                     help="only check that --json was built by --p4c (exit 0) or not (exit 1)")
-    ap.add_argument("tests", nargs="*", help="PTF test specs (default: all)")
     args = ap.parse_args(argv)
 
     if args.check_compiler:
@@ -212,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     ns = Namespace()
     switch: subprocess.Popen | None = None
+    engine: subprocess.Popen | None = None
     ptf_proc: subprocess.Popen | None = None
     switch_log = None
+    engine_log = None
     try:
         ns.create()
         log(f"namespace {ns.name}: ports " + ", ".join(
@@ -225,30 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         log(f"started {os.path.basename(cmd[0])} (pid {switch.pid}), log in "
             f"{switch_log.name}")
         wait_for_grpc(ns, switch, timeout=60)
+        engine_log = open(os.path.join(args.log_dir, "crypto-engine.log"), "w")
+        engine = subprocess.Popen(ns.exec_prefix() + crypto_engine_command(f"tp{CRYPTO_PORT}"),
+                                  stdout=engine_log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        log(f"started the crypto engine on tp{CRYPTO_PORT} (pid {engine.pid})")
 
-        params = {"grpc_addr": f"127.0.0.1:{GRPC_PORT}", "p4info": args.p4info,
-                  "json": args.json, "target": args.target, "p4c": args.p4c,
-                  "artifacts": os.path.abspath(args.log_dir), "num_ports": NUM_PORTS,
-                  "priority_queues": priority_queues(args)}
-        test_params = ";".join(f"{k}={v!r}" for k, v in params.items())
-        ptf = [os.path.join(ROOT, ".venv", "bin", "ptf")]
-        if not os.path.exists(ptf[0]):
-            ptf = [sys.executable, shutil.which("ptf") or "ptf"]
-        ptf_cmd = ns.exec_prefix() + ptf + [
-            "--test-dir", TEST_DIR,
-            "--pypath", os.path.join(ROOT, "controlplane"),
-            "--pypath", TEST_DIR,
-            "--log-dir", os.path.join(os.path.abspath(args.log_dir), "ptf-logs"),
-            "--test-params", test_params,
-            "--default-timeout", str(args.timeout),
-            "--default-negative-timeout", str(args.negative_timeout),
-            "--socket-recv-size", "16384",
-            "--fail-skipped",
-            "--test-case-timeout", "300",
-        ]
-        for p in range(NUM_PORTS):
-            ptf_cmd += ["-i", f"{p}@tp{p}"]
-        ptf_cmd += args.ptf_arg + args.tests
+        ptf_cmd = ns.exec_prefix() + ptf_command(
+            args, f"127.0.0.1:{GRPC_PORT}", {p: f"tp{p}" for p in range(PTF_PORTS)},
+            priority_queues(args))
         log("running: " + " ".join(ptf_cmd[len(ns.exec_prefix()):]))
         ptf_proc = subprocess.Popen(ptf_cmd)
         rc = ptf_proc.wait()
@@ -259,9 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         return rc
     finally:
         stop(ptf_proc, "ptf")
+        stop(engine, "crypto engine")
         stop(switch, "switch")
-        if switch_log is not None:
-            switch_log.close()
+        for f in (switch_log, engine_log):
+            if f is not None:
+                f.close()
         ns.delete()
         log(f"switch stopped, namespace {ns.name} deleted")
 

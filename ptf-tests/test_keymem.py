@@ -119,7 +119,8 @@ class DriverAnswersFromSaDatabase(KeyMemTest):
     hits with that index; no further request."""
 
     def runTest(self):
-        sa = SecurityAssociation(dst=NIC_IP, spi=0x2003, key=KEY, salt=SALT)
+        # decrypt=False: key memory marking only (seed 001); test_ipsec decrypts
+        sa = SecurityAssociation(dst=NIC_IP, spi=0x2003, key=KEY, salt=SALT, decrypt=False)
         self.drv.sa_database.add(sa)
         self.addCleanup(self.drv.sa_database.remove, NIC_IP, 0x2003)
         answered = self.drv.key_requests_answered

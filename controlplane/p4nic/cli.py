@@ -24,6 +24,7 @@ from p4nic.capture import CaptureAgent, FileClock
 from p4nic.clock import load_mapping
 from p4nic.config import DEFAULT_STATE_DIR, CaptureConfig, StartConfig, load_config
 from p4nic.control import ControlClient, ControlError, DaemonNotRunning
+from p4nic.crypto_cli import add_crypto_engine_command, cmd_crypto_engine
 from p4nic.merge_cli import add_merge_commands, cmd_merge_recv, cmd_merge_send, merge_request
 from p4nic.model import NicConfigError, PortMap
 from p4nic.p4info import P4InfoError
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p, suppress=True)
         p.add_argument("port", type=_int)
     add_merge_commands(cmd, _common)
+    add_crypto_engine_command(cmd, _common)
     _ports_flags(sub.choices["merge-recv"])
     return ap
 
@@ -538,6 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_netprops(ns)
         if ns.command == "watch":
             return cmd_watch(ns)
+        if ns.command == "crypto-engine":
+            return cmd_crypto_engine(ns)
         if ns.command == "merge-send":
             return cmd_merge_send(ns)
         if ns.command == "merge-recv":

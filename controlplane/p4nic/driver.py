@@ -110,6 +110,8 @@ class NicDriver:
         self._clone_sessions: set[int] = set()
         self._digests_enabled: set[int] = set()
         self._clear_hooks: list[Callable[[], None]] = []
+        self._sa_generations: dict[int, int] = {}   # key index -> SA generation last used
+        self._key_loader: Any = None
         self._merge: Any = None
         self._events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -477,12 +479,38 @@ class NicDriver:
         raise NicConfigError("key memory is full (65536 key indexes in use)")
 
     def add_sa(self, sa: SecurityAssociation) -> Handle:
-        """Install an SA in key memory (sa_v4); picks a key index if it has none."""
+        """Install an SA in key memory (sa_v4); picks a key index if it has none.
+
+        An SA that decrypts (seed 004) has its key loaded into the crypto
+        engine first (p4nic.ipsec), then the entry goes in."""
+        from p4nic.ipsec import resolve_decrypt
         with self._lock:
+            sa = resolve_decrypt(sa, self.ports.crypto if self.ports else None)
             if sa.key_index is None:
                 sa = dataclasses.replace(sa, key_index=self._free_key_index())
-            return self._insert(Handle("sa", n.SA_V4, sa.key_tuple()), self._entity_for("sa", sa),
-                                sa)
+            handle = Handle("sa", n.SA_V4, sa.key_tuple())
+            if handle in self._entries:
+                raise NicConfigError(f"sa {handle.key} is already installed")
+            if sa.decrypt:
+                last = self._sa_generations.get(sa.key_index)
+                gen = random.randrange(1, 0x80) if last is None else last % 0x7F + 1
+                self._sa_generations[sa.key_index] = gen
+                sa = dataclasses.replace(sa, generation=gen)
+                self.key_loader.load(sa, self._ports().crypto)
+            return self._insert(handle, self._entity_for("sa", sa), sa)
+
+    @property
+    def key_loader(self) -> Any:
+        """Loads SA keys into the crypto engine (p4nic.ipsec.KeyLoader)."""
+        if self._key_loader is None:
+            from p4nic.ipsec import KeyLoader
+            self._key_loader = KeyLoader(self)
+        return self._key_loader
+
+    def ipsec_counters(self) -> dict[str, tuple[int, int]]:
+        """Decryption events (to_engine, decrypted, bad_icv, replay, too_old, ...)."""
+        from p4nic.ipsec import ipsec_counters
+        return ipsec_counters(self)
 
     def remove_sa(self, sa: SecurityAssociation | Handle | tuple[str, int]) -> None:
         if isinstance(sa, SecurityAssociation):
@@ -491,7 +519,14 @@ class NicDriver:
             key = sa.key
         else:
             key = (str(sa[0]), int(sa[1]))
-        self._remove(Handle("sa", n.SA_V4, tuple(key)))
+        handle = Handle("sa", n.SA_V4, tuple(key))
+        installed = self._entries.get(handle)
+        self._remove(handle)
+        if installed is not None and installed.decrypt and self.ports and self.ports.crypto is not None:
+            try:   # the entry is gone, so no datagram uses the key any more
+                self.key_loader.delete(installed.key_index, self.ports.crypto)
+            except NicConfigError as e:
+                log.warning("SA 0x%x removed, but its key stays in the engine: %s", key[1], e)
 
     def sa_counters(self, handle: Handle) -> tuple[int, int]:
         return self._direct_counter(handle)
@@ -600,6 +635,9 @@ class NicDriver:
                     for m in pkt.metadata}
         if meta.get("reason") == n.IN_REASON_CLOCK and self.clock.on_probe_reply(
                 pkt.payload, received):
+            return
+        if meta.get("reason") == n.IN_REASON_CRYPTO:
+            self.key_loader.on_answer(bytes(pkt.payload))   # a waiting add_sa takes it
             return
         p = PacketIn(bytes(pkt.payload), meta, received)
         self._put_bounded(self.packet_ins, p)

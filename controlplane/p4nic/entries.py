@@ -110,6 +110,11 @@ class EntryBuilder:
                                    {"role": n.ROLE_WIRE, "peer_port": ports.host_stack,
                                     "priority": ports.regular_priority}),
                         f"port_config wire {w}"))
+        if ports.crypto is not None:
+            out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: ports.crypto}, n.SET_PORT_ROLE,
+                                   {"role": n.ROLE_CRYPTO, "peer_port": ports.host_stack,
+                                    "priority": ports.regular_priority}),
+                        f"port_config crypto {ports.crypto}"))
         for h in ports.host_ports:
             out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: h}, n.SET_PORT_ROLE,
                                    {"role": n.ROLE_HOST, "peer_port": ports.wire[0],
@@ -162,7 +167,10 @@ class EntryBuilder:
         elif kind == "sa":
             sa: SecurityAssociation = obj
             return self.match(Handle("sa", n.SA_V4, sa.key_tuple()), n.SET_KEY,
-                              {"key_index": sa.key_index})
+                              {"key_index": sa.key_index, "decrypt": int(bool(sa.decrypt)),
+                               "engine_port": (ports.crypto if ports and ports.crypto is not None
+                                               else 0) if sa.decrypt else 0,
+                               "sa_generation": sa.generation})
         elif kind == "trigger":
             t: CaptureTrigger = obj
             return self.match(trigger_handle(t), n.CAPTURE,

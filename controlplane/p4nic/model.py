@@ -71,7 +71,9 @@ class PortMap:
     wire: network ports (receive path); host_stack: the host stack's queue
     (misses, IDLE flows, connection control, ESP without key); consumer: the
     default queue of MONITOR flows; placement: placement records (ZERO_COPY);
-    records: separate timestamp records; capture: the capture stream.
+    records: separate timestamp records; capture: the capture stream;
+    crypto: the lookaside crypto engine's port (seed 004), None without one
+    (SAs are then only marked with their key index, never decrypted).
     priority_queues: the strict-priority egress queues the switch runs with
     (simple_switch --priority-queues N; 1 for simple_switch_grpc). Regular
     traffic leaves at the highest of them, capture copies at 0.
@@ -82,6 +84,7 @@ class PortMap:
     placement: int = 4
     records: int = 5
     capture: int = 6
+    crypto: int | None = None
     cpu: int = n.CPU_PORT
     priority_queues: int = 1
 
@@ -114,8 +117,10 @@ class PortMap:
             _check_range(f"{name} port", getattr(self, name), 0, n.MAX_DELIVER_PORT)
         _check_range("cpu port", self.cpu, 0, 511)
         _check_range("priority_queues", self.priority_queues, 1, 8)  # bit<3> priority
+        if self.crypto is not None:
+            _check_range("crypto port", self.crypto, 0, 511)
         roles = [*self.wire, self.host_stack, self.consumer, self.placement, self.records,
-                 self.capture]
+                 self.capture] + ([] if self.crypto is None else [self.crypto])
         if len(set(roles)) != len(roles):
             raise NicConfigError(f"port map uses a port twice: {self.to_dict()}")
         if self.cpu in roles:
@@ -261,6 +266,11 @@ class SecurityAssociation:
     key: bytes = b""
     cipher: str = "aes-gcm-128"
     salt: bytes = b""
+    # decrypt: the NIC sends the SA's datagrams to the crypto engine (seed 004);
+    # None: when the port map has an engine port and the SA a key
+    decrypt: bool | None = None
+    # tags the SA's anti-replay state in the NIC (picked by the driver)
+    generation: int = 0
 
     def __post_init__(self) -> None:
         dst = _ip("sa dst", self.dst)

@@ -64,6 +64,7 @@ POST_FRAME = "NicIngress.merge.post_frame"
 
 # ---- counters -----------------------------------------------------------------------
 DROP_REASONS = "NicIngress.drop_reasons"
+IPSEC_EVENTS = "NicIngress.ipsec.ipsec_events"
 MERGE_PACKETS = "NicIngress.merge.merge_packets"        # index group << 3 | MS_*
 MERGE_COMPLETIONS = "NicIngress.merge.merge_completions"
 MERGE_ERRORS = "NicIngress.merge.merge_errors"
@@ -83,6 +84,7 @@ CPU_PORT = 255
 ROLE_NONE = 0
 ROLE_WIRE = 1
 ROLE_HOST = 2
+ROLE_CRYPTO = 3
 
 DIR_RX = 0
 DIR_TX = 1
@@ -151,6 +153,8 @@ OUT_OP_TX = 0
 OUT_OP_CLOCK_PROBE = 1
 OUT_OP_INJECT_RX = 2
 IN_REASON_CLOCK = 1
+IN_REASON_CRYPTO = 2
+MAX_SAS = 1024            # anti-replay state per key index (crypto.p4)
 
 # p4nic host-side header types (magic "PN")
 P4NIC_MAGIC = 0x504E
@@ -177,6 +181,10 @@ RXF_KEY_VALID = 0x0002
 RXF_NO_KEY = 0x0004
 RXF_FLOW_HIT = 0x0008
 RXF_RTP = 0x0010
+RXF_DECRYPTED = 0x0020
+RXF_ICV_OK = 0x0040
+RXF_TUNNEL = 0x0080
+RXF_PASSES_SHIFT = 12     # flags bits 15..12: crypto engine passes
 
 
 def mcast_group_id(deliver_port: int, with_record: bool, ack_port: int | None) -> int:

@@ -53,6 +53,9 @@ control RxChecks(inout headers_t hdr,
             meta.drop_reason = DROP_TCP_HEADER;
         } else if (sm.parser_error != error.NoError) {
             meta.drop_reason = DROP_PARSER_OTHER;
+        } else if (hdr.crypto.isValid()) {
+            // crypto engine frames belong on the engine's port only
+            meta.drop_reason = DROP_PARSER_OTHER;
         } else if (hdr.ipv4.isValid()
                    && (hdr.ipv4.total_len < meta.l3_hdr_len
                        || (bit<32>)meta.l2_len + (bit<32>)hdr.ipv4.total_len > frame_len)) {

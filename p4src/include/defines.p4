@@ -19,6 +19,7 @@ const port_t CPU_PORT = 255;
 const bit<8> ROLE_NONE      = 0;  // unconfigured: dropped
 const bit<8> ROLE_WIRE      = 1;  // network side: receive path (direction rx)
 const bit<8> ROLE_HOST      = 2;  // host side: transmit path (direction tx)
+const bit<8> ROLE_CRYPTO    = 3;  // the lookaside crypto engine (seed 004): its answers
 
 // ---- directions (capture triggers, capture headers) -----------------------
 const bit<8> DIR_RX = 0;
@@ -29,6 +30,7 @@ const bit<16> ETHERTYPE_IPV4 = 0x0800;
 const bit<16> ETHERTYPE_IPV6 = 0x86dd;
 const bit<16> ETHERTYPE_VLAN = 0x8100;
 const bit<16> ETHERTYPE_QINQ = 0x88a8;
+const bit<16> ETHERTYPE_P4NIC_CRYPTO = 0x88b5;  // command frames to/from the crypto engine
 const bit<8>  IP_PROTO_ICMP = 1;
 const bit<8>  IP_PROTO_TCP  = 6;
 const bit<8>  IP_PROTO_UDP  = 17;
@@ -137,6 +139,7 @@ const bit<8>  PT_CAPTURE   = 4;   // captured packet (capture port)
 const bit<8>  PT_CLOCK     = 5;   // NIC clock probe (CPU port)
 const bit<8>  PT_MERGE_PLACE = 6; // redundant-stream merge: slice + host address (seed 000)
 const bit<8>  PT_COMPLETION  = 7; // merge work item completed (or given up)
+const bit<8>  PT_CRYPTO      = 8; // crypto engine command / answer (seed 004)
 
 // rx descriptor flags
 const bit<16> RXF_TS_VALID   = 0x0001;
@@ -144,6 +147,32 @@ const bit<16> RXF_KEY_VALID  = 0x0002;
 const bit<16> RXF_NO_KEY     = 0x0004;  // ESP with no SA in key memory: still encrypted
 const bit<16> RXF_FLOW_HIT   = 0x0008;
 const bit<16> RXF_RTP        = 0x0010;
+const bit<16> RXF_DECRYPTED  = 0x0020;  // ESP decrypted by the crypto engine
+const bit<16> RXF_ICV_OK     = 0x0040;  // ... and its ICV verified
+const bit<16> RXF_TUNNEL     = 0x0080;  // tunnel mode: the inner packet is delivered
+// bits 15..12 of the flags: crypto engine passes the packet took
+
+// ---- lookaside crypto engine (crypto.p4) -------------------------------------
+const bit<8>  CRYPTO_OP_DECRYPT    = 1;
+const bit<8>  CRYPTO_OP_KEY_LOAD   = 2;
+const bit<8>  CRYPTO_OP_KEY_DELETE = 3;
+const bit<8>  CRYPTO_ST_REQUEST    = 0;
+const bit<8>  CRYPTO_ST_OK         = 1;
+const bit<8>  CRYPTO_ST_BAD_ICV    = 2;
+const bit<8>  CRYPTO_ST_NO_KEY     = 3;
+const bit<8>  CRYPTO_MODE_TUNNEL   = 2;
+const bit<32> MAX_SAS              = 1024;  // anti-replay state per key index
+const bit<32> REPLAY_WINDOW        = 64;    // RFC 4303 3.4.3: at least 32, 64 recommended
+// ipsec_events counter indexes
+const bit<32> IE_TO_ENGINE   = 0;   // datagrams sent to the engine
+const bit<32> IE_DECRYPTED   = 1;   // came back decrypted, ICV good, delivered
+const bit<32> IE_BAD_ICV     = 2;
+const bit<32> IE_REPLAY      = 3;   // sequence number already seen
+const bit<32> IE_TOO_OLD     = 4;   // behind the anti-replay window (or 0)
+const bit<32> IE_ENGINE_NO_KEY = 5; // the engine has no key for the index
+const bit<32> IE_ENGINE_ERROR  = 6; // malformed / unsupported, as the engine says
+const bit<32> IE_FOREIGN     = 7;   // a crypto frame from a port that is not the engine's
+const bit<32> NUM_IPSEC_EVENTS = 8;
 
 // ---- packet-out operations (CPU port) ---------------------------------------
 const bit<7> OUT_OP_TX          = 0;  // send the frame out of packet_out.egress_port
@@ -152,5 +181,6 @@ const bit<7> OUT_OP_INJECT_RX   = 2;  // run the frame through the receive path 
                                       // it arrived on packet_out.egress_port (replay)
 // packet-in reasons
 const bit<7> IN_REASON_CLOCK = 1;
+const bit<7> IN_REASON_CRYPTO = 2;   // the engine's answer to a key load / delete
 
 #endif

@@ -150,6 +150,12 @@ control Delivery(inout headers_t hdr,
             if (meta.is_rtp == 1) {
                 flags = flags | RXF_RTP;
             }
+            if (meta.decrypted == 1) {
+                flags = flags | RXF_DECRYPTED | RXF_ICV_OK | ((bit<16>)meta.passes[3:0] << 12);
+            }
+            if (meta.tunnel == 1) {
+                flags = flags | RXF_TUNNEL;
+            }
             if ((flags & (RXF_TS_VALID | RXF_KEY_VALID | RXF_NO_KEY)) != 0) {
                 add_rx_meta(flags);
             }

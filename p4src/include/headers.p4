@@ -200,6 +200,26 @@ header p4nic_capture_t {
     bit<16>  snaplen;      // the trigger's snap length
 }
 
+// Command header between the NIC and its lookaside crypto engine (seed 004),
+// after an Ethernet header with ethertype ETHERTYPE_P4NIC_CRYPTO. The engine
+// answers with the same header (status, mode, next_hdr filled in) and the
+// decrypted datagram; context comes back as sent.
+header p4nic_crypto_t {
+    bit<16>  magic;
+    bit<8>   type;         // PT_CRYPTO
+    bit<8>   version;
+    bit<8>   op;           // CRYPTO_OP_*
+    bit<8>   status;       // CRYPTO_ST_* (0 in requests)
+    bit<8>   mode;         // answer: 1 transport, 2 tunnel
+    bit<8>   next_hdr;     // answer: the ESP trailer's next header
+    bit<16>  key_index;
+    bit<8>   passes;       // engine passes so far
+    bit<8>   flags;        // SA generation (7) ++ the packet hit a flow (1)
+    bit<32>  spi;
+    bit<32>  seq;
+    bit<32>  context;      // flow id (14) ++ wire port (9) ++ deliver port (9)
+}
+
 // NIC clock probe carried in packet-out / packet-in (driver clock mapping).
 header p4nic_clock_t {
     bit<16>  magic;
@@ -223,6 +243,7 @@ struct headers_t {
     p4nic_rx_t        rx_meta;
     ethernet_t        ethernet;
     vlan_t[2]         vlan;
+    p4nic_crypto_t    crypto;
     ipv4_t            ipv4;
     ipv4_options_t    ipv4_options;
     ipv6_t            ipv6;
@@ -317,6 +338,14 @@ struct metadata_t {
     bit<32>   exp_first;
     bit<16>   exp_slices;
     bit<16>   exp_missing;
+    // lookaside crypto engine (crypto.p4)
+    bit<1>    decrypt;         // the SA's datagrams go to the engine
+    bit<16>   sa_gen;          // generation of the SA entry (tags anti-replay state)
+    bit<1>    decrypted;       // a datagram the engine returned decrypted (ICV good)
+    bit<1>    tunnel;
+    bit<8>    passes;
+    bit<8>    crypto_out;      // CRYPTO_OUT_* (crypto.p4)
+    bit<9>    engine_port;     // from the SA: the crypto engine's port
     bit<32>   exp_mkey;
     bit<64>   exp_base;
 }

@@ -17,9 +17,16 @@ control KeyMemory(inout headers_t hdr,
 
     direct_counter(CounterType.packets_and_bytes) sa_counter;
 
-    action set_key(bit<16> key_index) {
+    // decrypt: the SA's datagrams go to the crypto engine at engine_port
+    // (crypto.p4); sa_generation tags its anti-replay state (changes each time
+    // the driver installs the key index anew, never 0).
+    action set_key(bit<16> key_index, bit<1> decrypt, port_t engine_port,
+                   bit<16> sa_generation) {
         meta.key_valid = 1;
         meta.key_index = key_index;
+        meta.decrypt = decrypt;
+        meta.engine_port = engine_port;
+        meta.sa_gen = sa_generation;
     }
 
     table sa_v4 {

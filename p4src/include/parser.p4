@@ -59,6 +59,34 @@ parser NicParser(packet_in pkt,
             ETHERTYPE_QINQ: parse_vlan;
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
+            ETHERTYPE_P4NIC_CRYPTO: parse_crypto;
+            default: accept;
+        }
+    }
+
+    // The crypto engine's answers (and anything that claims to be one: ingress
+    // checks the port). Only decrypt answers carry a datagram.
+    // 0x88b5 is the IEEE's local experimental ethertype: only frames that start
+    // like a p4nic command header are the engine's; others pass as any ethertype
+    state parse_crypto {
+        transition select(pkt.lookahead<bit<32>>()) {
+            0x504e0801: parse_crypto_header;   // magic "PN", PT_CRYPTO, version 1
+            default: accept;
+        }
+    }
+
+    state parse_crypto_header {
+        pkt.extract(hdr.crypto);
+        transition select(hdr.crypto.op) {
+            CRYPTO_OP_DECRYPT: parse_crypto_body;
+            default: accept;
+        }
+    }
+
+    state parse_crypto_body {
+        transition select(pkt.lookahead<bit<4>>()) {
+            4: parse_ipv4;
+            6: parse_ipv6;
             default: accept;
         }
     }
@@ -237,6 +265,7 @@ control NicDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.rx_meta);
         pkt.emit(hdr.ethernet);
         pkt.emit(hdr.vlan);
+        pkt.emit(hdr.crypto);
         pkt.emit(hdr.ipv4);
         pkt.emit(hdr.ipv4_options);
         pkt.emit(hdr.ipv6);

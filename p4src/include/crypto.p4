@@ -1,0 +1,187 @@
+/* p4nic — decryption through the lookaside crypto engine (seed 004, DESIGN.md §2).
+ *
+ * ESP datagrams whose SA is in key memory with decrypt set go out of the
+ * engine's port behind a command header (key index, SPI, sequence number,
+ * where to deliver the result); the engine decrypts with the key of that
+ * index, verifies the ICV and returns the result on the same port, where it
+ * re-enters the pipeline: the seed's feedback path. Plaintext is delivered
+ * behind an rx descriptor marked decrypted / ICV ok / tunnel, with the
+ * number of engine passes.
+ *
+ * Anti-replay (RFC 4303 3.4.3): a 64-sequence-number window per SA in
+ * registers, checked (read only) before the datagram goes to the engine and
+ * advanced (one read-modify-write) only when the engine reports a good ICV,
+ * where it is checked again (two copies may have been in flight).
+ */
+#ifndef _P4NIC_CRYPTO_P4_
+#define _P4NIC_CRYPTO_P4_
+
+#include "headers.p4"
+
+const bit<8> CRYPTO_OUT_DROP    = 0;
+const bit<8> CRYPTO_OUT_ENGINE  = 1;   // request to the engine
+const bit<8> CRYPTO_OUT_DELIVER = 2;   // decrypted: to meta.deliver_port
+const bit<8> CRYPTO_OUT_CPU     = 3;   // key load / delete answers: to the driver
+
+control IpsecDecrypt(inout headers_t hdr,
+                     inout metadata_t meta,
+                     inout standard_metadata_t sm) {
+
+    counter(NUM_IPSEC_EVENTS, CounterType.packets_and_bytes) ipsec_events;
+    // SA generation (7 bits) ++ 24w0 ++ valid ++ highest sequence number seen
+    register<bit<64>>(MAX_SAS) replay_top;
+    // bit i: sequence number (highest - i) arrived and decrypted
+    register<bit<64>>(MAX_SAS) replay_bits;
+
+    bit<32> sa = 0;
+
+    // RFC 4303 3.4.3 receive check: 0 = fresh, 1 = replay, 2 = too old
+    action classify(in bit<64> top, in bit<64> bits, in bit<32> seq, out bit<8> verdict) {
+        verdict = 0;
+        if (top[32:32] == 1 && top[63:57] == meta.sa_gen[6:0]) {
+            bit<32> highest = top[31:0];
+            if (seq <= highest) {
+                bit<32> behind = highest - seq;
+                if (behind >= REPLAY_WINDOW) {
+                    verdict = 2;
+                } else if (((bits >> (bit<8>)behind) & 1) == 1) {
+                    verdict = 1;
+                }
+            }
+        }
+        if (seq == 0) {
+            verdict = 2;   // sequence numbers start at 1
+        }
+    }
+
+    apply {
+        meta.crypto_out = CRYPTO_OUT_DROP;
+        if (meta.role == ROLE_CRYPTO) {
+            // ---- the engine's answer --------------------------------------------
+            if (!hdr.crypto.isValid() || hdr.crypto.status == CRYPTO_ST_REQUEST) {
+                ipsec_events.count(IE_FOREIGN);
+                return;
+            }
+            if (hdr.crypto.op != CRYPTO_OP_DECRYPT) {
+                hdr.packet_in.setValid();
+                hdr.packet_in.ingress_port = sm.ingress_port;
+                hdr.packet_in.reason = IN_REASON_CRYPTO;
+                meta.crypto_out = CRYPTO_OUT_CPU;
+                return;
+            }
+            if (hdr.crypto.status == CRYPTO_ST_BAD_ICV) {
+                ipsec_events.count(IE_BAD_ICV);
+                return;
+            }
+            if (hdr.crypto.status == CRYPTO_ST_NO_KEY) {
+                ipsec_events.count(IE_ENGINE_NO_KEY);
+                return;
+            }
+            if (hdr.crypto.status != CRYPTO_ST_OK || !(hdr.ipv4.isValid() || hdr.ipv6.isValid())) {
+                ipsec_events.count(IE_ENGINE_ERROR);
+                return;
+            }
+            sa = (bit<32>)hdr.crypto.key_index & (MAX_SAS - 1);
+            meta.sa_gen = 9w0 ++ hdr.crypto.flags[7:1];
+            bit<64> top;
+            bit<64> bits;
+            replay_top.read(top, sa);
+            replay_bits.read(bits, sa);
+            bit<8> verdict;
+            classify(top, bits, hdr.crypto.seq, verdict);
+            if (verdict == 1) {
+                ipsec_events.count(IE_REPLAY);
+                return;
+            }
+            if (verdict == 2) {
+                ipsec_events.count(IE_TOO_OLD);
+                return;
+            }
+            // advance the window: the ICV is good and the number is fresh
+            bit<32> seq = hdr.crypto.seq;
+            if (top[32:32] == 0 || top[63:57] != meta.sa_gen[6:0]) {
+                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ seq;
+                bits = 1;
+            } else if (seq > top[31:0]) {
+                bit<32> ahead = seq - top[31:0];
+                if (ahead >= REPLAY_WINDOW) {
+                    bits = 1;
+                } else {
+                    bits = (bits << (bit<8>)ahead) | 1;
+                }
+                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ seq;
+            } else {
+                bits = bits | ((bit<64>)1 << (bit<8>)(top[31:0] - seq));
+            }
+            replay_top.write(sa, top);
+            replay_bits.write(sa, bits);
+            ipsec_events.count(IE_DECRYPTED);
+
+            // deliver the plaintext as if it had arrived so
+            meta.decrypted = 1;
+            meta.key_valid = 1;
+            meta.key_index = hdr.crypto.key_index;
+            meta.tunnel = (bit<1>)(hdr.crypto.mode == CRYPTO_MODE_TUNNEL);
+            meta.passes = hdr.crypto.passes + 1;
+            meta.flow_hit = hdr.crypto.flags[0:0];
+            meta.flow_id = (bit<32>)hdr.crypto.context[31:18];
+            meta.in_port = hdr.crypto.context[17:9];
+            meta.deliver_port = hdr.crypto.context[8:0];
+            meta.arrival_ts = sm.ingress_global_timestamp;
+            // the engine answered with the addresses swapped: as received again
+            mac_addr_t engine_side = hdr.ethernet.dst_addr;
+            hdr.ethernet.dst_addr = hdr.ethernet.src_addr;
+            hdr.ethernet.src_addr = engine_side;
+            if (hdr.ipv4.isValid()) {
+                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+            } else {
+                hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+            }
+            hdr.crypto.setInvalid();
+            meta.crypto_out = CRYPTO_OUT_DELIVER;
+            return;
+        }
+
+        // ---- a datagram of an SA with decrypt set: check, then to the engine ----
+        if (!hdr.esp.isValid()) {
+            return;
+        }
+        sa = (bit<32>)meta.key_index & (MAX_SAS - 1);
+        bit<64> top_now;
+        bit<64> bits_now;
+        replay_top.read(top_now, sa);
+        replay_bits.read(bits_now, sa);
+        bit<8> first_verdict;
+        classify(top_now, bits_now, hdr.esp.seq_no, first_verdict);
+        if (first_verdict == 1) {
+            ipsec_events.count(IE_REPLAY);
+            return;
+        }
+        if (first_verdict == 2) {
+            ipsec_events.count(IE_TOO_OLD);
+            return;
+        }
+        hdr.crypto.setValid();
+        hdr.crypto.magic = P4NIC_MAGIC;
+        hdr.crypto.type = PT_CRYPTO;
+        hdr.crypto.version = P4NIC_VERSION;
+        hdr.crypto.op = CRYPTO_OP_DECRYPT;
+        hdr.crypto.status = CRYPTO_ST_REQUEST;
+        hdr.crypto.mode = 0;
+        hdr.crypto.next_hdr = 0;
+        hdr.crypto.key_index = meta.key_index;
+        hdr.crypto.passes = meta.passes;
+        hdr.crypto.flags = meta.sa_gen[6:0] ++ meta.flow_hit;
+        hdr.crypto.spi = hdr.esp.spi;
+        hdr.crypto.seq = hdr.esp.seq_no;
+        hdr.crypto.context = meta.flow_id[13:0] ++ meta.in_port ++ meta.deliver_port;
+        // the engine takes the datagram right after the command header
+        hdr.vlan[0].setInvalid();
+        hdr.vlan[1].setInvalid();
+        hdr.ethernet.ether_type = ETHERTYPE_P4NIC_CRYPTO;
+        ipsec_events.count(IE_TO_ENGINE);
+        meta.crypto_out = CRYPTO_OUT_ENGINE;
+    }
+}
+
+#endif

@@ -1,0 +1,252 @@
+"""Decryption through the lookaside crypto engine (seed 004, no fragments).
+
+An ESP datagram whose SA is in key memory with decrypt set leaves the
+pipeline on the crypto engine's port behind a command header; the engine
+(`p4nic crypto-engine`, started by the runner on the port's outside end)
+decrypts it with the key the driver loaded, verifies the ICV and returns it,
+and the NIC delivers the plaintext behind an rx descriptor marked decrypted,
+ICV ok (and tunnel), with the number of engine passes. The independent peer is
+scapy's ESP: what the NIC delivers must be, byte for byte, the datagram scapy
+encrypted. Anti-replay (RFC 4303 3.4.3, 64-number window) drops replays and
+too-old sequence numbers; bad ICVs and wrong keys are dropped; every outcome
+has its counter (ipsec_events).
+"""
+
+from __future__ import annotations
+
+from base_test import (
+    CONSUMER,
+    HOST_STACK,
+    NIC_IP,
+    NIC_MAC,
+    PEER_IP,
+    PEER_MAC,
+    RX_META_TS,
+    RXF_FLOW_HIT,
+    RXF_KEY_VALID,
+    RXF_NO_KEY,
+    SESSION,
+    WIRE0,
+    P4nicTest,
+    pad,
+    rx_meta_bytes,
+)
+from p4nic.driver import SecurityAssociation
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.ipsec import ESP
+from scapy.layers.ipsec import SecurityAssociation as ScapySA
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
+RXF_DECRYPTED, RXF_ICV_OK, RXF_TUNNEL = 0x20, 0x40, 0x80
+ONE_PASS = 1 << 12
+SALT = b"\x0a\x0b\x0c\x0d"
+KEYS = {"aes-gcm-128": bytes(range(16)), "aes-gcm-256": bytes(range(32, 64)),
+        "chacha20-poly1305": bytes(range(100, 132))}
+SCAPY_ALGO = {"aes-gcm-128": "AES-GCM", "aes-gcm-256": "AES-GCM",
+              "chacha20-poly1305": "CHACHA20-POLY1305"}
+EVENTS = ("to_engine", "decrypted", "bad_icv", "replay", "too_old", "engine_no_key",
+          "engine_error", "foreign")
+
+
+def peer_sa(spi: int, cipher: str, key: bytes | None = None, tunnel: bool = False) -> ScapySA:
+    kw = {"tunnel_header": IP(src="192.0.2.1", dst=NIC_IP)} if tunnel else {}
+    return ScapySA(ESP, spi=spi, crypt_algo=SCAPY_ALGO[cipher],
+                   crypt_key=(key or KEYS[cipher]) + SALT, **kw)
+
+
+def plain(seq: int, data: bytes = b"hello from the peer", tcp: bool = False):
+    l4 = TCP(sport=4000, dport=80, flags="PA", seq=seq) if tcp else UDP(sport=4500, dport=4501)
+    return IP(src=PEER_IP, dst=NIC_IP, id=seq & 0xFFFF, ttl=61) / l4 / Raw(data)
+
+
+def wire(sa: ScapySA, inner, seq: int) -> bytes:
+    return pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / sa.encrypt(inner, seq_num=seq)))
+
+
+class IpsecTest(P4nicTest):
+    _next_spi = 0x7000
+
+    def setUp(self) -> None:
+        super().setUp()
+        IpsecTest._next_spi += 0x10
+        self.spi = IpsecTest._next_spi
+
+    def sa(self, cipher: str = "aes-gcm-128", key_index: int | None = None,
+           key: bytes | None = None) -> SecurityAssociation:
+        sa = SecurityAssociation(dst=NIC_IP, spi=self.spi, key=key or KEYS[cipher], salt=SALT,
+                                 cipher=cipher, key_index=key_index)
+        self.drv.add_sa(sa)
+        return sa
+
+    def events(self) -> dict[str, int]:
+        return {k: v[0] for k, v in self.drv.ipsec_counters().items()}
+
+    def wait_events(self, before: dict[str, int], **more: int) -> None:
+        want = dict(before)
+        for k, v in more.items():
+            want[k] += v
+        got = self._wait_value(self.events, lambda e: e == want)
+        self.assertEqual(got, want, "ipsec_events")
+
+    def expect_plain(self, port: int, inner, flags: int, key_index: int, flow_id: int = 0
+                     ) -> bytes:
+        exp = (rx_meta_bytes(flags, flow_id, WIRE0, 0, 0, key_index=key_index)
+               + bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / inner))
+        return self.expect(port, exp, dont_care=[RX_META_TS], what="decrypted datagram")
+
+
+class TransportAesGcm128(IpsecTest):
+    """Transport mode, AES-GCM-128, an ESP flow to the consumer queue: the datagram
+    scapy encrypted, byte for byte, behind a descriptor (decrypted, ICV ok, 1 pass)."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        self.drv.add_esp_flow(NIC_IP, self.spi, fid)
+        sa = self.sa("aes-gcm-128", key_index=3)
+        before = self.events()
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        for seq in (1, 2):
+            inner = plain(seq, b"datagram %d" % seq)
+            self.send(WIRE0, wire(peer, inner, seq))
+            self.expect_plain(CONSUMER, inner, RXF_FLOW_HIT | RXF_KEY_VALID | RXF_DECRYPTED
+                              | RXF_ICV_OK | ONE_PASS, sa.key_index, fid)
+        self.wait_events(before, to_engine=2, decrypted=2)
+        self.no_other_packets()
+
+
+class TunnelChaCha20(IpsecTest):
+    """Tunnel mode with ChaCha20-Poly1305 (RFC 7634): the inner packet is delivered,
+    marked tunnel."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        self.drv.add_esp_flow(NIC_IP, self.spi, fid)
+        sa = self.sa("chacha20-poly1305", key_index=4)
+        peer = peer_sa(self.spi, "chacha20-poly1305", tunnel=True)
+        inner = plain(7, b"x" * 300, tcp=True)
+        self.send(WIRE0, wire(peer, inner, 1))
+        self.expect_plain(CONSUMER, inner, RXF_FLOW_HIT | RXF_KEY_VALID | RXF_DECRYPTED
+                          | RXF_ICV_OK | RXF_TUNNEL | ONE_PASS, sa.key_index, fid)
+        self.no_other_packets()
+
+
+class AesGcm256WithoutFlowToHostStack(IpsecTest):
+    """AES-GCM-256, an SA without an ESP flow: decrypted, to the host stack."""
+
+    def runTest(self):
+        sa = self.sa("aes-gcm-256", key_index=5)
+        peer = peer_sa(self.spi, "aes-gcm-256")
+        inner = plain(1, bytes(range(256)) * 4)
+        self.send(WIRE0, wire(peer, inner, 1))
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | ONE_PASS, sa.key_index)
+        self.no_other_packets()
+
+
+class BadIcvAndWrongKeyDropped(IpsecTest):
+    """A flipped ICV bit, and a datagram encrypted under another key: both fail the
+    engine's ICV check, are dropped and counted; the window does not move."""
+
+    def runTest(self):
+        self.sa("aes-gcm-128", key_index=6)
+        before = self.events()
+        good = wire(peer_sa(self.spi, "aes-gcm-128"), plain(1), 1)
+        ip_len = int.from_bytes(good[16:18], "big")
+        icv_byte = 14 + ip_len - 1
+        tampered = bytearray(good)
+        tampered[icv_byte] ^= 0x01
+        self.send(WIRE0, bytes(tampered))
+        self.send(WIRE0, wire(peer_sa(self.spi, "aes-gcm-128", key=bytes(16)), plain(2), 2))
+        self.wait_events(before, to_engine=2, bad_icv=2)
+        self.no_other_packets()
+        # sequence number 1 was never accepted: the genuine datagram still is
+        inner = plain(1)
+        self.send(WIRE0, good)
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | ONE_PASS, 6)
+
+
+class AntiReplayWindow(IpsecTest):
+    """RFC 4303 3.4.3: replays dropped (before the engine, or when it answers for a
+    copy already in flight); numbers 64 or more behind the highest, and 0, are too
+    old; numbers inside the window may come out of order."""
+
+    def runTest(self):
+        self.sa("aes-gcm-128", key_index=7)
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        flags = RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK | ONE_PASS
+        before = self.events()
+        for seq in (1, 2, 100, 98, 99, 37):
+            inner = plain(seq)
+            self.send(WIRE0, wire(peer, inner, seq))
+            self.expect_plain(HOST_STACK, inner, flags, 7)
+        self.wait_events(before, to_engine=6, decrypted=6)
+        before = self.events()
+        for seq in (99, 98, 36, 2, 0):     # replay, replay, too old (100 - 36 = 64), zero
+            self.send(WIRE0, wire(peer, plain(seq), seq))
+        self.wait_events(before, replay=2, too_old=3)
+        # two copies in flight at once: one is delivered, the other dropped on its return
+        before = self.events()
+        twice = wire(peer, plain(101), 101)
+        self.send(WIRE0, twice)
+        self.send(WIRE0, twice)
+        self.expect_plain(HOST_STACK, plain(101), flags, 7)
+        got = self._wait_value(self.events, lambda e: e["replay"] == before["replay"] + 1)
+        self.assertEqual(got["decrypted"], before["decrypted"] + 1)
+        self.assertEqual(got["replay"], before["replay"] + 1)
+        self.no_other_packets()
+
+
+class KeyRequestLoadsTheEngine(IpsecTest):
+    """An SA only in the driver's database: the first datagram misses key memory (host
+    stack, still encrypted, key request); the driver's answer loads the key into the
+    engine and installs the SA, so the next datagram is decrypted (one mechanism)."""
+
+    def runTest(self):
+        sa = SecurityAssociation(dst=NIC_IP, spi=self.spi, key=KEYS["aes-gcm-128"], salt=SALT)
+        self.drv.sa_database.add(sa)
+        self.addCleanup(self.drv.sa_database.remove, NIC_IP, self.spi)
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        first = wire(peer, plain(1), 1)
+        self.send(WIRE0, first)
+        exp = rx_meta_bytes(RXF_NO_KEY, 0, WIRE0, 0, 0) + first
+        self.expect(HOST_STACK, exp, dont_care=[RX_META_TS, (20, 4)], what="still encrypted")
+        self.assertEqual(self.next_event(SESSION.key_requests, "key request")[0], self.spi)
+        key_index = next(r["key_index"] for r in self.drv.list_sas() if r["spi"] == self.spi)
+        inner = plain(2)
+        self.send(WIRE0, wire(peer, inner, 2))
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | ONE_PASS, key_index)
+
+
+class RemovedSaKeyLeavesTheEngine(IpsecTest):
+    """remove_sa deletes the key from the engine too; an SA with decrypt=False only
+    marks (seed 001 behaviour) even with an engine present."""
+
+    def runTest(self):
+        sa = self.sa("aes-gcm-128", key_index=8)
+        self.drv.remove_sa(sa)
+        marked = SecurityAssociation(dst=NIC_IP, spi=self.spi, key=KEYS["aes-gcm-128"],
+                                     salt=SALT, key_index=9, decrypt=False)
+        self.drv.add_sa(marked)
+        frame = wire(peer_sa(self.spi, "aes-gcm-128"), plain(1), 1)
+        before = self.events()
+        self.send(WIRE0, frame)
+        exp = rx_meta_bytes(RXF_KEY_VALID, 0, WIRE0, 0, 0, key_index=9) + frame
+        self.expect(HOST_STACK, exp, dont_care=[RX_META_TS, (20, 4)], what="marked only")
+        self.assertEqual(self.events(), before)
+
+
+class EngineFramesFromTheWireDropped(IpsecTest):
+    """Command frames belong on the engine's port: from a wire port they are dropped
+    (parser_other), never decrypted or forwarded."""
+
+    def runTest(self):
+        drops = self.drops()
+        forged = pad(bytes.fromhex(NIC_MAC.replace(":", "")) + bytes.fromhex("020000000002")
+                     + b"\x88\xb5" + b"PN\x08\x01\x01\x01\x01\x11" + bytes(16)
+                     + bytes(IP(src=PEER_IP, dst=NIC_IP) / UDP() / b"forged"))
+        self.send(WIRE0, forged)
+        self.wait_drop(drops, "parser_other", 1, len(forged))
+        self.no_other_packets()
