@@ -29,7 +29,7 @@ PEER_MAC = "02:00:00:00:00:02"
 
 ROLES = {0: "wire A (network)", 1: "wire B (network)", 2: "host stack (misses, IDLE flows)",
          3: "consumer queue (MONITOR flows)", 4: "placement records (ZERO_COPY)",
-         5: "timestamp records", 6: "capture stream"}
+         5: "timestamp records", 6: "capture stream", 7: "crypto engine (seed 004)"}
 
 
 def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> dict:
@@ -41,7 +41,7 @@ def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> d
         "nic_macs": [NIC_MAC],
         "state_dir": lab.workdir,
         "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
-                  "records": 5, "capture": 6,
+                  "records": 5, "capture": 6, "crypto": 7,
                   # the queues the switch runs with (regular traffic uses the top one)
                   "priority_queues": priority_queues_of(
                       lab.target, shutil.which("simple_switch_grpc") or "")},
@@ -58,9 +58,14 @@ def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> d
              "buf_size": 65536, "start_seq": 1000},
         ],
         "esp_flows": [{"dst": "10.0.0.2", "spi": 0x1001, "flow_id": 4, "state": "MONITOR"}],
-        # answered on the first key request (key memory starts empty)
+        # answered on the first key request (key memory starts empty); no salt, so
+        # key memory only marks its datagrams with the key index (seed 001)
         "sas": [{"dst": "10.0.0.2", "spi": 0x1001,
-                 "key": "000102030405060708090a0b0c0d0e0f", "cipher": "aes-gcm-128"}],
+                 "key": "000102030405060708090a0b0c0d0e0f", "cipher": "aes-gcm-128"},
+                # decrypted by the crypto engine on port 7 (seed 004), installed at start
+                {"dst": "10.0.0.2", "spi": 0x2001, "key": "101112131415161718191a1b1c1d1e1f",
+                 "salt": "0a0b0c0d", "cipher": "aes-gcm-128", "install": True}],
+        "crypto_iface": lab.outside(7),
         "triggers": [{"capture_id": 1, "snaplen": 128, "dport": 80}],
         "rtp_ports": [5004],
         "capture": {"iface": lab.outside(6), "out": capture_out,
@@ -123,7 +128,7 @@ def main() -> int:
             print(f"run_nic: {path}: no such file (make build)", file=sys.stderr)
             return 1
 
-    lab = NicLab(netns=args.netns, prefix=args.prefix, target=args.target,
+    lab = NicLab(netns=args.netns, prefix=args.prefix, target=args.target, ports=range(8),
                  workdir=args.workdir, log_console=args.log_console)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

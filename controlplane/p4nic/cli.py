@@ -109,7 +109,8 @@ def _ports_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("port map (defaults: wire 0,1 host-stack 2 consumer 3 "
                              "placement 4 records 5 capture 6 cpu 255)")
     g.add_argument("--wire", type=_port_list)
-    for name in ("host-stack", "consumer", "placement", "records", "capture-port", "cpu-port"):
+    for name in ("host-stack", "consumer", "placement", "records", "capture-port", "cpu-port",
+                 "crypto-port"):
         g.add_argument(f"--{name}", type=_int)
 
 
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capture-rotate-bytes", type=_int)
     p.add_argument("--capture-max-files", type=_int)
     p.add_argument("--clock-interval", type=_positive, help="seconds between clock probes")
+    p.add_argument("--crypto-iface",
+                   help="start the crypto engine on this interface (the crypto port's outside)")
     _ports_flags(p)
 
     flow = cmd("flow", "flow tuples (IPv4/IPv6 five-tuples)")
@@ -289,7 +292,8 @@ def _port_map(ns: argparse.Namespace, base: PortMap | None = None) -> PortMap:
     d = (base or PortMap()).to_dict()
     for flag, key in (("wire", "wire"), ("host_stack", "host_stack"), ("consumer", "consumer"),
                       ("placement", "placement"), ("records", "records"),
-                      ("capture_port", "capture"), ("cpu_port", "cpu")):
+                      ("capture_port", "capture"), ("cpu_port", "cpu"),
+                      ("crypto_port", "crypto")):
         if getattr(ns, flag, None) is not None:
             d[key] = getattr(ns, flag)
     return PortMap.from_dict(d)
@@ -425,6 +429,8 @@ def start_config(ns: argparse.Namespace) -> StartConfig:
         cfg.promiscuous = True
     if ns.clock_interval:
         cfg.clock_interval = ns.clock_interval
+    if ns.crypto_iface:
+        cfg.crypto_iface = ns.crypto_iface
     cfg.ports = _port_map(ns, cfg.ports)
     if ns.capture_iface or ns.capture_out:
         if not (ns.capture_iface and ns.capture_out):

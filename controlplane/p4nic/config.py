@@ -90,6 +90,7 @@ class StartConfig:
     triggers: list[CaptureTrigger] = field(default_factory=list)
     rtp_ports: list[int] = field(default_factory=list)
     capture: CaptureConfig | None = None
+    crypto_iface: str | None = None    # start `p4nic crypto-engine` on it (ports.crypto's outside)
     clock_interval: float = 5.0
     state_dir: str = DEFAULT_STATE_DIR
     socket: str | None = None
@@ -117,11 +118,14 @@ class StartConfig:
             raise NicConfigError("give the NIC's MAC address(es) (--mac) or --promiscuous")
         if self.clock_interval <= 0:
             raise NicConfigError("clock_interval must be positive")
+        if self.crypto_iface and self.ports.crypto is None:
+            raise NicConfigError("crypto_iface given but the port map has no crypto port "
+                                 "(--crypto-port / ports.crypto)")
 
 
 _KNOWN = {"grpc_addr", "device_id", "election_id", "p4info", "json", "load_pipeline", "ports",
           "nic_macs", "promiscuous", "flows", "esp_flows", "sas", "triggers", "rtp_ports",
-          "capture", "clock_interval", "state_dir", "socket"}
+          "capture", "crypto_iface", "clock_interval", "state_dir", "socket"}
 
 
 def _list(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -138,7 +142,8 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".") -> StartConfig:
         raise NicConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
     cfg = StartConfig()
     for key in ("grpc_addr", "device_id", "election_id", "load_pipeline", "nic_macs",
-                "promiscuous", "rtp_ports", "clock_interval", "state_dir", "socket"):
+                "promiscuous", "rtp_ports", "clock_interval", "state_dir", "socket",
+                "crypto_iface"):
         if key in data:
             setattr(cfg, key, data[key])
     for key in ("p4info", "json"):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from typing import Any
 
 from p4nic.capture import CaptureAgent
@@ -31,6 +34,7 @@ class NicDaemon:
         self.cfg = cfg
         self.driver = NicDriver(cfg.grpc_addr, cfg.device_id, cfg.election_id)
         self.capture: CaptureAgent | None = None
+        self.engine: subprocess.Popen | None = None
         self.server: ControlServer | None = None
         self.service: NicService | None = None
         self.stopping = threading.Event()
@@ -43,6 +47,8 @@ class NicDaemon:
         # claim the socket first: a second daemon must fail before touching the device
         self.server = ControlServer(cfg.socket_path, self._handle)
         try:
+            if cfg.crypto_iface:
+                self._start_engine(cfg.crypto_iface)
             drv.connect()
             if cfg.load_pipeline:
                 drv.load_pipeline(cfg.p4info, cfg.json)
@@ -81,6 +87,22 @@ class NicDaemon:
         self.server.start()
         log.info("control socket %s; clock state %s", cfg.socket_path, cfg.clock_path)
         self.ready.set()
+
+    def _start_engine(self, iface: str) -> None:
+        """The lookaside crypto engine (seed 004) as a child process on ``iface``; it must
+        run before SAs of the configuration load their keys into it."""
+        exe = os.path.join(os.path.dirname(sys.executable), "p4nic")
+        log_path = os.path.join(self.cfg.state_dir, "crypto-engine.log")
+        with open(log_path, "w") as f:
+            self.engine = subprocess.Popen([exe if os.path.exists(exe) else "p4nic",
+                                            "crypto-engine", "--iface", iface],
+                                           stdout=f, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL)
+        time.sleep(0.3)
+        if self.engine.poll() is not None:
+            raise RuntimeError(f"p4nic crypto-engine on {iface} exited: "
+                               f"{open(log_path).read().strip()[-500:]}")
+        log.info("crypto engine on %s (pid %d), log %s", iface, self.engine.pid, log_path)
 
     def _handle(self, op: str, args: dict[str, Any]) -> Any:
         if self.service is None:
@@ -121,6 +143,14 @@ class NicDaemon:
             log.info("capture: %s", self.capture.stats.to_dict())
             self.capture = None
         self.driver.close()
+        if self.engine is not None:
+            self.engine.terminate()       # by PID: it prints its counters and exits
+            try:
+                self.engine.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.engine.kill()
+                self.engine.wait()
+            self.engine = None
         try:
             os.unlink(self.cfg.pid_path)
         except FileNotFoundError:

@@ -37,10 +37,11 @@ IPSEC_EVENT_NAMES = ("to_engine", "decrypted", "bad_icv", "replay", "too_old", "
 
 
 def resolve_decrypt(sa: SecurityAssociation, crypto_port: int | None) -> SecurityAssociation:
-    """The SA with ``decrypt`` decided: by default when there is an engine and a key."""
+    """The SA with ``decrypt`` decided: by default when there is an engine and the SA
+    has what it needs (key and 4-byte salt); otherwise key memory only marks."""
     decrypt = sa.decrypt
     if decrypt is None:
-        decrypt = crypto_port is not None and bool(sa.key)
+        decrypt = crypto_port is not None and bool(sa.key) and len(sa.salt) == 4
     if decrypt:
         if crypto_port is None:
             raise NicConfigError(f"SA 0x{sa.spi:x}: decrypt needs a crypto engine port "
