@@ -8,14 +8,17 @@
     +----------------------+            +-------------------------+
     | nic (P4NicSwitch)    | sw0 -- p4nic0 | ptf (Mininet host)    |
     | pybm-switch or       |  ...          | ptf runs here on      |
-    | simple_switch_grpc   | sw6 -- p4nic6 | p4nic0..p4nic6        |
+    | simple_switch_grpc   | sw6 -- p4nic6 | p4nic0..p4nic6,       |
+    |                      | sw7 -- p4nic7 | the crypto engine on 7|
     +----------------------+            +-------------------------+
        P4Runtime: unix:WORKDIR/p4rt.sock (reached from the ptf host's namespace)
 
 ``--run`` does what ptf-tests/run.py does on bare veths, with Mininet making
 the namespaces and links: the switch starts without a program (the tests load
-it), PTF runs on the host's interfaces (MTU 9000, offloads off, IPv6 off) with
-the same options and test parameters (ptf_command of run.py), and the exit
+it), the lookaside crypto engine serves the crypto port (``p4nic
+crypto-engine`` on p4nic7, crypto-engine.log), PTF runs on the host's
+interfaces 0..6 (MTU 9000, offloads off, IPv6 off) with the same options and
+test parameters (ptf_command of run.py; port counts from there too), and the exit
 status is PTF's (skipped tests count as failures). Mininet, the switch (by
 PID) and PTF are stopped whatever happens. The switch log and PTF's logs land
 in --log-dir (default out/ptf/): switch-TARGET-mininet.log, ptf-logs/.
@@ -31,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from types import ModuleType
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from p4switch import (  # noqa: E402
@@ -46,12 +50,12 @@ from p4switch import (  # noqa: E402
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NUM_PORTS = 7
 PTF_MTU = 9000
 
 
-def _load_runner():
-    """ptf-tests/run.py as a module (its options, PTF command, compiler check)."""
+def _load_runner() -> ModuleType:
+    """ptf-tests/run.py as a module (its options, port counts, PTF and crypto engine
+    command lines, compiler check)."""
     spec = importlib.util.spec_from_file_location("p4nic_ptf_run",
                                                   os.path.join(ROOT, "ptf-tests", "run.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -59,16 +63,23 @@ def _load_runner():
     return mod
 
 
+RUNNER = _load_runner()
+NUM_PORTS = RUNNER.NUM_PORTS        # switch ports (the last ones may be engines')
+PTF_PORTS = RUNNER.PTF_PORTS        # the ports PTF drives
+CRYPTO_PORT = RUNNER.CRYPTO_PORT
+
+
 class PtfTopo(Topo):
-    """nic ports 0..6 <-> host ptf's p4nic0..p4nic6."""
+    """nic ports 0..N-1 <-> host ptf's p4nic0..p4nicN-1 (N: run.py's NUM_PORTS)."""
 
     def build(self, target: str = "pybm", json_path: str | None = None,
               workdir: str | None = None, log_file: str | None = None,
-              mtu: int | None = PTF_MTU, log_console: bool = False) -> None:
+              mtu: int | None = PTF_MTU, log_console: bool = False,
+              num_ports: int | None = None) -> None:
         self.addSwitch("nic", cls=P4NicSwitch, target=target, json_path=json_path,
                        workdir=workdir, log_file=log_file, mtu=mtu, log_console=log_console)
         self.addHost("ptf", cls=NicHost, ip=None)
-        for port in range(NUM_PORTS):
+        for port in range(num_ports or NUM_PORTS):
             nic_link(self, "nic", "ptf", port)
 
 
@@ -77,7 +88,7 @@ def log(msg: str) -> None:
 
 
 def run_suite(argv: list[str]) -> int:
-    runner = _load_runner()
+    runner = RUNNER
     ap = argparse.ArgumentParser(description="the PTF suite through the Mininet topology ptf")
     ap.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     runner.add_run_arguments(ap)
@@ -102,22 +113,29 @@ def run_suite(argv: list[str]) -> int:
     switch_log = os.path.join(os.path.abspath(args.log_dir), f"switch-{args.target}-mininet.log")
     topo = PtfTopo(target=args.target, workdir=workdir, log_file=switch_log)
     ptf_proc: subprocess.Popen | None = None
+    engine: subprocess.Popen | None = None
     try:
         with running(topo) as net:
             nic, host = net.get("nic"), net.get("ptf")
             log(f"Mininet: {nic.name} ({args.target}, pid {nic.proc.pid}, log {switch_log}) "
                 f"ports 0..{NUM_PORTS - 1} <-> {host.name}:p4nic0..p4nic{NUM_PORTS - 1}, "
                 f"P4Runtime {nic.grpc_addr}")
-            cmd = runner.ptf_command(args, nic.grpc_addr,
-                                     {p: f"p4nic{p}" for p in range(NUM_PORTS)},
-                                     nic.priority_queues)
-            log("running on host ptf: " + " ".join(cmd))
-            ptf_proc = host.popen(cmd, stdout=None, stderr=None, stdin=subprocess.DEVNULL)
             try:
+                with open(os.path.join(args.log_dir, "crypto-engine-mininet.log"), "w") as f:
+                    engine = host.popen(runner.crypto_engine_command(f"p4nic{CRYPTO_PORT}"),
+                                        stdout=f, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+                log(f"started the crypto engine on {host.name}:p4nic{CRYPTO_PORT} "
+                    f"(pid {engine.pid})")
+                cmd = runner.ptf_command(args, nic.grpc_addr,
+                                         {p: f"p4nic{p}" for p in range(PTF_PORTS)},
+                                         nic.priority_queues)
+                log("running on host ptf: " + " ".join(cmd))
+                ptf_proc = host.popen(cmd, stdout=None, stderr=None, stdin=subprocess.DEVNULL)
                 rc = ptf_proc.wait()
             finally:
-                if ptf_proc.poll() is None:
-                    runner.stop(ptf_proc, "ptf")
+                runner.stop(ptf_proc, "ptf")
+                runner.stop(engine, "crypto engine")
             if nic.proc is None or nic.proc.poll() is not None:
                 log("the switch exited during the tests")
                 rc = rc or 1
