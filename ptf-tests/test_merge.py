@@ -60,9 +60,9 @@ SRCS = ("10.0.1.2", "10.0.2.2", "10.0.3.2")
 
 
 def cqe_bytes(group: int, status: int, stream: int, frame: int, first: int, slices: int,
-              missing: int, mkey: int, addr: int) -> bytes:
+              missing: int, mkey: int, addr: int, marker: int = 0) -> bytes:
     return struct.pack(CQE_FMT, MAGIC, PT_COMPLETION, VERSION, group, status, stream, frame,
-                       first, slices, missing, mkey, addr, u48(0), 0)
+                       first, slices, missing, mkey, addr, u48(0), marker)
 
 
 def slice_data(psn: int, size: int) -> bytes:
@@ -107,6 +107,10 @@ class MergeModel:
     frames: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # n -> tag, mkey, base
     expiry: int = 1
     esn: bool = False
+    cyclic: bool = False              # ring of ring_slices slices; frames = chunks of `slices`
+    ring: tuple[int, int, int] = (0, 0, 0)   # ring slices, mkey, base
+    generation: int = 0
+    markers: dict[int, int] = field(default_factory=dict)    # frame -> 1 + marker offset
     head: int | None = None
     seen: set[int] = field(default_factory=set)
     placed: dict[int, int] = field(default_factory=dict)
@@ -129,7 +133,15 @@ class MergeModel:
         if rel >= 1 << 31:
             return None
         n = rel // self.slices
+        if self.cyclic:
+            self.chunk(n)
         return n if n in self.frames else None
+
+    def chunk(self, n: int) -> None:
+        """Cyclic mode: chunk n's tag, the ring's key and the chunk's place in the ring."""
+        ring_slices, mkey, base = self.ring
+        self.frames[n] = (((self.generation & 0xFF) << 24) | (n & 0xFFFFFF), mkey,
+                          base + (n * self.slices) % ring_slices * self.size)
 
     def packet(self, p: Sent) -> list[bytes]:
         """The record frame the placement port gets for one received packet (none when
@@ -158,20 +170,26 @@ class MergeModel:
         first = psn not in self.seen
         self.seen.add(psn)
         exp = n - self.expiry
+        if self.cyclic and exp >= 0:
+            self.chunk(exp)
         if exp in self.frames and exp not in self.reported:
             self.reported.add(exp)
             etag, emkey, ebase = self.frames[exp]
             err = cqe_bytes(self.group, 1, 0xFF, etag, self.first_psn + exp * self.slices,
-                            self.slices, self.slices - self.placed.get(exp, 0), emkey, ebase)
+                            self.slices, self.slices - self.placed.get(exp, 0), emkey, ebase,
+                            self.markers.get(exp, 0))
             self.counts["error_completions"] += 1
         addr = base + (psn - (self.first_psn + n * self.slices)) * self.size
         if first:
             self.counts["placed"] += 1
             self.placed[n] = self.placed.get(n, 0) + 1
+            if p.marker:
+                off = psn - (self.first_psn + n * self.slices) + 1
+                self.markers[n] = max(self.markers.get(n, 0), off)
             if self.placed[n] == self.slices and n not in self.reported:
                 self.reported.add(n)
                 ok = cqe_bytes(self.group, 0, p.stream, tag, self.first_psn + n * self.slices,
-                               self.slices, 0, mkey, base)
+                               self.slices, 0, mkey, base, self.markers.get(n, 0))
                 self.counts["completions"] += 1
                 flags |= MPF_COMPLETES
         else:
@@ -200,11 +218,15 @@ class MergeTest(P4nicTest):
                    first_psn: int = 1000, window: int = 32, max_jump: int = 4096,
                    mode: str = "drop", offsets: dict[int, int] | None = None, frames: int = 8,
                    esn: bool = False, in_ports: bool = False, ipv6: bool = False,
-                   srcs: tuple[str, ...] = SRCS) -> MergeModel:
+                   srcs: tuple[str, ...] = SRCS, ring_slices: int = 0) -> MergeModel:
         offsets = offsets or {}
+        self.base = 0x1000_0000 + self.group * 0x100_0000
+        self.mkey = 0x4B00 + self.group
+        ring = {"cyclic": True, "ring_slices": ring_slices, "ring_mkey": self.mkey,
+                "ring_base": self.base} if ring_slices else {}
         cfg = self.mm.create_group(MergeGroup(
             group=self.group, slice_size=size, slices_per_frame=slices, header_size=12 + skip,
-            first_psn=first_psn, window=window, max_jump=max_jump, mode=mode, esn=esn))
+            first_psn=first_psn, window=window, max_jump=max_jump, mode=mode, esn=esn, **ring))
         for s in range(streams):
             if in_ports:
                 st = MergeStream(group=self.group, stream=s, dst=NIC_IP, dport=DPORT,
@@ -216,11 +238,10 @@ class MergeTest(P4nicTest):
             self.mm.add_stream(st)
         model = MergeModel(self.group, first_psn, slices, size, skip, window, max_jump,
                            mode == "overwrite", {s: offsets.get(s, 0) for s in range(streams)},
-                           expiry=cfg.expiry_distance, esn=esn)
+                           expiry=cfg.expiry_distance, esn=esn, cyclic=bool(ring_slices),
+                           ring=(ring_slices, self.mkey, self.base), generation=cfg.generation)
         self.frame_bytes = slices * size
-        self.base = 0x1000_0000 + self.group * 0x100_0000
-        self.mkey = 0x4B00 + self.group
-        for n in range(frames):
+        for n in range(0 if ring_slices else frames):
             self.post(model, n)
         return model
 
@@ -317,11 +338,12 @@ class MergeTest(P4nicTest):
 
 
 def impaired(tc: MergeTest, model: MergeModel, streams: int, psns: list[int], rng: random.Random,
-             loss: float, dup: float, reorder: int,
-             lose_everywhere: set[int] = frozenset()) -> list[tuple[Sent, bytes]]:
+             loss: float, dup: float, reorder: int, lose_everywhere: set[int] = frozenset(),
+             markers: set[int] | None = None) -> list[tuple[Sent, bytes]]:
     """Each stream's packets with independent loss, duplication and local reordering
     (a packet moves up to ``reorder`` places), streams interleaved; a PSN is kept on
-    at least one stream unless it is in ``lose_everywhere``."""
+    at least one stream unless it is in ``lose_everywhere``. The RTP marker is on the
+    last slice of each frame, or on the PSNs in ``markers``."""
     per_stream: list[list[tuple[Sent, bytes]]] = [[] for _ in range(streams)]
     for psn in psns:
         if psn in lose_everywhere:
@@ -331,7 +353,9 @@ def impaired(tc: MergeTest, model: MergeModel, streams: int, psns: list[int], rn
             keep[rng.randrange(streams)] = True
         for s in range(streams):
             if keep[s]:
-                pkt = tc.packet_for(model, s, psn)
+                last = (psn - model.first_psn) % model.slices == model.slices - 1
+                pkt = tc.packet_for(model, s, psn,
+                                    marker=psn in markers if markers is not None else last)
                 per_stream[s].append(pkt)
                 if rng.random() < dup:
                     per_stream[s].append(pkt)
@@ -531,4 +555,85 @@ class StreamsByWirePort(MergeTest):
                                      lambda v: v >= model.counts["duplicates"])
         self.no_packet_on(PLACEMENT)
         self.assertEqual(len(self.check_memory(model, got)), 2)
+        self.check_counters(model)
+
+
+def apply_records(records: list[bytes], base: int, size: int) -> tuple[bytearray, list]:
+    """Host memory after the placement agent's writes (an image of ``size`` bytes at bus
+    address ``base``), and the completions in order."""
+    from p4nic.records import parse_merge_output
+    mem = bytearray(size)
+    completions = []
+    for r in records:
+        out = parse_merge_output(r)
+        if out.placement is not None:
+            off = out.placement.addr - base
+            assert 0 <= off and off + out.placement.length <= size, "write inside the ring"
+            mem[off:off + out.placement.length] = out.data
+        completions += [c for c in (out.error, out.completion) if c is not None]
+    return mem, completions
+
+
+class CyclicBufferMarkerFrames(MergeTest):
+    """Cyclic buffer (seed [0040]) with marker-delimited frames of different packet
+    counts: no work items; each slice lands at its PSN's place in the ring;
+    completions per chunk of 4 slices say where the RTP marker fell; the frames cut
+    out of the ring at the markers (frames_in_ring) are byte-exact."""
+
+    def runTest(self) -> None:
+        from p4nic.merge import frames_in_ring
+        sizes = [9, 12, 8, 14, 10, 11, 8]
+        model = self.make_group(streams=2, slices=4, window=16, ring_slices=128)
+        ends, start = [], 1000
+        for n in sizes:
+            start += n
+            ends.append(start - 1)
+        rng = random.Random(23)
+        psns = list(range(1000, 1000 + sum(sizes)))
+        got = self.run_scenario(model, impaired(self, model, 2, psns, rng, 0.1, 0.05, 2,
+                                                markers=set(ends)))
+        mem, completions = apply_records(got, self.base, 128 * 64)
+        self.assertTrue(all(c.ok for c in completions), "every chunk arrived somewhere")
+        frames = frames_in_ring([(c.first_psn, c.slices, c.ok, c.marker) for c in completions],
+                                1000)
+        want, start = [], 1000
+        for end in ends:
+            want.append((start, end))
+            start = end + 1
+        self.assertEqual([(f.first_psn, f.last_psn) for f in frames], want)
+        for f in frames:
+            self.assertTrue(f.complete)
+            data = mem[(f.first_psn - 1000) * 64:(f.last_psn + 1 - 1000) * 64]
+            self.assertEqual(bytes(data), b"".join(slice_data(p, 64)
+                                                   for p in range(f.first_psn, f.last_psn + 1)),
+                             f"frame {f.first_psn}..{f.last_psn} in the ring")
+        self.check_counters(model)
+
+
+class CyclicRingWraps(MergeTest):
+    """A ring of 16 slices used three times over: PSN p lands at (p - X) mod 16; a slice
+    lost on both paths gives its chunk an error completion once the window passed it;
+    the ring ends up holding the last 16 slices."""
+
+    def runTest(self) -> None:
+        model = self.make_group(streams=2, slices=4, window=8, ring_slices=16)
+        rng = random.Random(29)
+        psns = list(range(1000, 1048))
+        got = self.run_scenario(model, impaired(self, model, 2, psns, rng, 0.1, 0.0, 2,
+                                                lose_everywhere={1013}))
+        mem, completions = apply_records(got, self.base, 16 * 64)
+        errors = [c for c in completions if not c.ok]
+        self.assertIn((1012, 1), [(c.first_psn, c.missing) for c in errors])
+        self.assertEqual(len(completions), model.counts["completions"]
+                         + model.counts["error_completions"])
+        self.assertGreaterEqual(model.counts["completions"], 9)
+        self.assertTrue(all(self.base <= c.addr < self.base + 16 * 64 for c in completions))
+        # each ring slot holds the newest slice placed there
+        newest: dict[int, int] = {}
+        for p in model.memory:
+            slot = (p - 1000) % 16
+            newest[slot] = max(newest.get(slot, p), p)
+        self.assertEqual(sorted(newest), list(range(16)))
+        self.assertGreaterEqual(min(newest.values()), 1032 - 16)
+        self.assertEqual(bytes(mem), b"".join(slice_data(newest[i], 64) for i in range(16)))
         self.check_counters(model)

@@ -96,6 +96,13 @@ class MergeGroup:
     esn: PSNs are 32-bit, the high half from RFC 4175's extended sequence
     number; record_port: where placement and completion records go (default:
     the port map's placement port).
+
+    cyclic (seed [0040]): no work items; the group context holds a ring of
+    ``ring_slices`` slices at ``ring_base`` of region ``ring_mkey`` and slice
+    PSN lands at ``ring_base + ((PSN - X) mod ring_slices) * B``; completions
+    then cover chunks of ``slices_per_frame`` slices. Both are powers of two
+    (the NIC divides by shifting). Completions say where the RTP marker fell,
+    so frames of any packet count can be cut out of the ring.
     """
     group: int
     slice_size: int
@@ -108,6 +115,10 @@ class MergeGroup:
     esn: bool = False
     record_port: int | None = None
     generation: int = 0
+    cyclic: bool = False
+    ring_mkey: int = 0
+    ring_base: int = 0
+    ring_slices: int = 0
 
     def __post_init__(self) -> None:
         _check_range("group", self.group, 0, n.MERGE_GROUPS - 1)
@@ -130,10 +141,26 @@ class MergeGroup:
                 f"frames or a smaller window")
         if self.record_port is not None:
             _check_range("record_port", self.record_port, 0, n.MAX_DELIVER_PORT)
+        if self.cyclic:
+            for name in ("slices_per_frame", "ring_slices"):
+                v = getattr(self, name)
+                if v < 1 or v & (v - 1):
+                    raise NicConfigError(f"cyclic: {name}={v} must be a power of two (the NIC "
+                                         f"divides by shifting)")
+            if self.ring_slices < self.slices_per_frame:
+                raise NicConfigError("cyclic: the ring must hold at least one chunk "
+                                     "(ring_slices >= slices_per_frame)")
+            if self.ring_slices > 1 << 31:
+                raise NicConfigError("cyclic: ring_slices above 2^31")
+            _check_range("ring_mkey", self.ring_mkey, 0, 0xFFFFFFFF)
+            _check_range("ring_base", self.ring_base, 0, (1 << 64) - 1)
+        elif self.ring_slices or self.ring_base or self.ring_mkey:
+            raise NicConfigError("ring_* describe a cyclic buffer: set cyclic=True")
 
     @property
     def flags(self) -> int:
-        return (n.MGF_OVERWRITE if self.mode == "overwrite" else 0) | (n.MGF_ESN if self.esn else 0)
+        return ((n.MGF_OVERWRITE if self.mode == "overwrite" else 0)
+                | (n.MGF_ESN if self.esn else 0) | (n.MGF_CYCLIC if self.cyclic else 0))
 
     @property
     def expiry_distance(self) -> int:
@@ -274,7 +301,12 @@ class MergeManager:
             params = {"flags": cfg.flags, "header_size": cfg.header_size,
                       "payload_size": cfg.slice_size, "first_psn": cfg.first_psn,
                       "window_psns": cfg.window, "max_jump": cfg.max_jump,
-                      "generation": cfg.generation, "record_port": cfg.record_port}
+                      "generation": cfg.generation, "record_port": cfg.record_port,
+                      "ring_base": cfg.ring_base, "ring_mkey": cfg.ring_mkey,
+                      "ring_shift": cfg.ring_slices.bit_length() - 1 if cfg.cyclic else 0,
+                      "chunk_shift": cfg.slices_per_frame.bit_length() - 1 if cfg.cyclic
+                      else 0,
+                      "expiry_chunks": cfg.expiry_distance if cfg.cyclic else 0}
         return self.drv._builder().table(n.MERGE_GROUP, {n.MF_MERGE_GROUP: cfg.group},
                                          n.SET_GROUP if with_action else None, params)
 
@@ -370,6 +402,9 @@ class MergeManager:
         with self._lock:
             st = self._group(group)
             cfg = st.config
+            if cfg.cyclic:
+                raise NicConfigError(f"group {group} writes into its cyclic buffer: it takes "
+                                     f"no work items")
             _check_range("frame", frame, 0, 0xFFFFFF)
             _check_range("mkey", mkey, 0, 0xFFFFFFFF)
             _check_range("buf_base", buf_base, 0, (1 << 64) - 1)
@@ -483,6 +518,10 @@ def _adopt_into(mm: MergeManager) -> int:
                    "mode": "overwrite" if flags & n.MGF_OVERWRITE else "drop",
                    "esn": bool(flags & n.MGF_ESN), "record_port": p["record_port"],
                    "generation": p["generation"]}
+            if flags & n.MGF_CYCLIC:
+                cfg.update(cyclic=True, ring_base=p["ring_base"], ring_mkey=p["ring_mkey"],
+                           ring_slices=1 << p["ring_shift"])
+                cfg["slices_per_frame_cyclic"] = 1 << p["chunk_shift"]
             mm._adopted_raw[group] = cfg
             found += 1
         wqes: dict[int, list[tuple[dict, dict]]] = {}
@@ -492,7 +531,8 @@ def _adopt_into(mm: MergeManager) -> int:
             wqes.setdefault(m[n.MF_MERGE_GROUP], []).append((m, p))
         for group, raw in list(mm._adopted_raw.items()):
             items = wqes.get(group, [])
-            slices = items[0][1]["slices"] if items else 1
+            slices = raw.pop("slices_per_frame_cyclic", None) or (
+                items[0][1]["slices"] if items else 1)
             try:
                 cfg = MergeGroup(slices_per_frame=slices, **raw)
             except NicConfigError:
@@ -530,3 +570,44 @@ def _adopt_into(mm: MergeManager) -> int:
                 if st is not None:
                     st.streams[s.key()] = s
     return found
+
+
+@dataclass(frozen=True)
+class RingFrame:
+    """A video frame cut out of a cyclic buffer: PSNs first..last; complete when every
+    chunk it touches completed without missing slices."""
+    first_psn: int
+    last_psn: int
+    complete: bool
+
+    @property
+    def slices(self) -> int:
+        return self.last_psn - self.first_psn + 1
+
+
+def frames_in_ring(chunks: list[tuple[int, int, bool, int]], first_psn: int) -> list[RingFrame]:
+    """Frames delimited by the RTP marker, from cyclic-buffer chunk completions.
+
+    ``chunks``: (first PSN, slices, ok, marker) of each completion, marker = 1 +
+    offset of the marker slice in the chunk (0: none), as the NIC reports them;
+    ``first_psn``: where frame 0 starts. A chunk reports one marker, so chunks
+    must be no larger than the shortest frame. Frames after the last marker are
+    not returned (not finished yet)."""
+    out: list[RingFrame] = []
+    start = first_psn
+    ok = True
+    expect: int | None = None
+    for c_first, c_slices, c_ok, marker in sorted(chunks):
+        if c_first + c_slices - 1 < start:
+            continue
+        if expect is not None and c_first != expect:
+            break          # a chunk not reported yet: what follows is not known
+        expect = c_first + c_slices
+        ok = ok and c_ok
+        if marker:
+            end = c_first + marker - 1
+            out.append(RingFrame(start, end, ok))
+            start = end + 1
+            # the rest of this chunk belongs to the next frame
+            ok = c_ok or end == c_first + c_slices - 1
+    return out

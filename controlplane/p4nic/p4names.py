@@ -142,6 +142,7 @@ MERGE_WINDOW_MAX = 480     # (WINDOW_WORDS - 1) * 32 PSNs
 MERGE_FRAME_SLOTS = 32     # frame counters per group and parity
 MGF_OVERWRITE = 0x01
 MGF_ESN = 0x02
+MGF_CYCLIC = 0x04
 MO_PLACE = 1
 MO_CQ_OK = 2
 MO_CQ_ERR = 4

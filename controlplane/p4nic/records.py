@@ -34,7 +34,7 @@ _LAYOUTS: dict[int, tuple[tuple[str, int], ...]] = {
                        ("psn", 4), ("frame", 4), ("length", 2), ("skip", 2)),
     n.PT_COMPLETION: (("group", 2), ("status", 1), ("stream", 1), ("frame", 4),
                       ("first_psn", 4), ("slices", 2), ("missing", 2), ("mkey", 4),
-                      ("addr", 8), ("nic_ts", 6), ("pad", 2)),
+                      ("addr", 8), ("nic_ts", 6), ("marker", 2)),
 }
 
 
@@ -173,8 +173,9 @@ class MergePlacement(_Record):
 
 @dataclass(frozen=True)
 class Completion(_Record):
-    """Completion of a merge work item: status CQE_OK (every slice placed once) or
-    CQE_MISSING (the window moved past the frame with ``missing`` slices absent)."""
+    """Completion of a merge work item (or cyclic-buffer chunk): status CQE_OK (every
+    slice placed once) or CQE_MISSING (the window moved past it with ``missing``
+    slices absent); ``marker``: 1 + offset of the slice with the RTP marker bit."""
     TYPE: ClassVar[int] = n.PT_COMPLETION
     group: int
     status: int
@@ -186,7 +187,12 @@ class Completion(_Record):
     mkey: int
     addr: int
     nic_ts: int
-    pad: int = 0
+    marker: int = 0
+
+    @property
+    def marker_slice(self) -> int | None:
+        """Offset of the slice that carried the RTP marker (end of a video frame), if any."""
+        return self.marker - 1 if self.marker else None
 
     @property
     def ok(self) -> bool:

@@ -60,7 +60,7 @@ RING_KIND_RECYCLE = 2
 CQE_SIZE = 40
 CQ_ENTRY_SIZE = CQE_SIZE + 8
 # the completion record: magic, type, version, group, status, stream, frame, first_psn,
-# slices, missing, mkey, addr, nic_ts (hi 16, lo 32), pad
+# slices, missing, mkey, addr, nic_ts (hi 16, lo 32), marker
 CQE_STRUCT = struct.Struct("!HBBHBBIIHHIQHIH")
 _HOST_NS = struct.Struct("<Q")
 _RECYCLE = struct.Struct("<HHIQ")
@@ -201,10 +201,10 @@ class CqEntry:
 def completion_from_bytes(data: bytes | memoryview) -> Completion:
     """Completion from its 40 wire bytes (fields only; magic/type are not checked here)."""
     (_m, _t, _v, group, status, stream, frame, first_psn, slices, missing, mkey, addr,
-     ts_hi, ts_lo, pad) = CQE_STRUCT.unpack_from(data)
+     ts_hi, ts_lo, marker) = CQE_STRUCT.unpack_from(data)
     return Completion(group=group, status=status, stream=stream, frame=frame,
                       first_psn=first_psn, slices=slices, missing=missing, mkey=mkey,
-                      addr=addr, nic_ts=ts_hi << 32 | ts_lo, pad=pad)
+                      addr=addr, nic_ts=ts_hi << 32 | ts_lo, marker=marker)
 
 
 class CompletionQueue:

@@ -97,6 +97,7 @@ const bit<32> FRAME_SLOTS   = 32;    // frame counters per group and parity (64 
 // group context flags
 const bit<8>  MGF_OVERWRITE = 0x01;  // duplicates are placed again (seed [0010] alternative)
 const bit<8>  MGF_ESN       = 0x02;  // 32-bit PSN: RFC 4175 extended sequence number ++ RTP seq
+const bit<8>  MGF_CYCLIC    = 0x04;  // cyclic buffer in the group context, no work items
 // merge_packets counter: index group << 3 | MS_*
 const bit<32> MS_PLACED     = 0;     // first copies placed
 const bit<32> MS_DUPLICATE  = 1;     // PSN already in the window (dropped, or overwritten)

@@ -184,7 +184,7 @@ header p4nic_completion_t {
     bit<32>   mkey;
     bit<64>   addr;        // frame buffer base
     nic_ts_t  nic_ts;      // NIC time of the last slice (of the expiring packet for errors)
-    bit<16>   pad;
+    bit<16>   marker;      // 1 + offset of the slice with the RTP marker bit (0: none)
 }
 
 // Captured packet on the capture port: header + the packet cut to snaplen.
@@ -334,6 +334,8 @@ struct metadata_t {
     bit<16>   frame_slices;
     bit<32>   frame_mkey;
     bit<64>   frame_base;
+    bit<16>   frame_marker;    // 1 + offset of the frame's marker slice (0: none seen)
+    bit<16>   exp_marker;
     bit<32>   exp_tag;         // the work item the window moved past (error completion)
     bit<32>   exp_first;
     bit<16>   exp_slices;

@@ -8,6 +8,12 @@
  * registers drops (or, in overwrite mode, re-places) duplicates, drops late
  * packets behind the window and resynchronises on jumps beyond a bound.
  *
+ * Cyclic mode (seed [0040]) needs no work items: the group context holds a
+ * ring of 2^n slices and slices land at their PSN's place in it; completions
+ * cover chunks of 2^m slices and, like every completion, say where the RTP
+ * marker (end of a video frame) fell, so frames of any packet count can be
+ * cut out of the ring.
+ *
  * Work items (WQEs) are range entries of merge_wqe: frame tag, buffer base A,
  * first PSN X and slice count. A slice goes to A + (PSN - X) * B (seed
  * [0008]), B the group's fixed payload size. Per-frame counters count first
@@ -62,6 +68,33 @@ control RedundantMerge(inout headers_t hdr,
     bit<16>   frame_slot = 0;
     bit<1>    exp_valid = 0;
     bit<16>   exp_slot = 0;
+    bit<64>   ring = 0;
+    bit<32>   ring_key = 0;
+    bit<8>    ring_bits = 0;
+    bit<8>    chunk_bits = 0;
+    bit<32>   exp_chunks = 0;
+
+    // x * B (the group's slice size) as shifts and adds over the bits of B: no
+    // multiplier on a Tofino-style target
+    action times_slice_size(in bit<64> x, out bit<64> r) {
+        r = 0;
+        if (slice_size[0:0] == 1)   { r = r + x; }
+        if (slice_size[1:1] == 1)   { r = r + (x << 1); }
+        if (slice_size[2:2] == 1)   { r = r + (x << 2); }
+        if (slice_size[3:3] == 1)   { r = r + (x << 3); }
+        if (slice_size[4:4] == 1)   { r = r + (x << 4); }
+        if (slice_size[5:5] == 1)   { r = r + (x << 5); }
+        if (slice_size[6:6] == 1)   { r = r + (x << 6); }
+        if (slice_size[7:7] == 1)   { r = r + (x << 7); }
+        if (slice_size[8:8] == 1)   { r = r + (x << 8); }
+        if (slice_size[9:9] == 1)   { r = r + (x << 9); }
+        if (slice_size[10:10] == 1) { r = r + (x << 10); }
+        if (slice_size[11:11] == 1) { r = r + (x << 11); }
+        if (slice_size[12:12] == 1) { r = r + (x << 12); }
+        if (slice_size[13:13] == 1) { r = r + (x << 13); }
+        if (slice_size[14:14] == 1) { r = r + (x << 14); }
+        if (slice_size[15:15] == 1) { r = r + (x << 15); }
+    }
 
     // A received stream of a group: its index in the group and the offset
     // from its RTP sequence numbers to the group's PSNs.
@@ -102,9 +135,15 @@ control RedundantMerge(inout headers_t hdr,
     // before the slice (RTP header + payload header), the slice size B, the
     // first PSN expected, window size, jump bound, the group's generation and
     // the port its records go to.
+    // Cyclic mode (MGF_CYCLIC, seed [0040]): no work items; slice PSN goes to
+    // ring_base + ((PSN - X) mod 2^ring_shift) * B of region ring_mkey, and
+    // completions cover chunks of 2^chunk_shift slices; expiry_chunks: how many
+    // chunks later a chunk is checked for missing slices (odd).
     action set_group(bit<8> flags, bit<16> header_size, bit<16> payload_size,
                      bit<32> first_psn, bit<32> window_psns, bit<32> max_jump,
-                     bit<16> generation, port_t record_port) {
+                     bit<16> generation, port_t record_port,
+                     bit<64> ring_base, bit<32> ring_mkey, bit<8> ring_shift,
+                     bit<8> chunk_shift, bit<32> expiry_chunks) {
         group_flags = flags;
         hdr_size = header_size;
         slice_size = payload_size;
@@ -113,6 +152,11 @@ control RedundantMerge(inout headers_t hdr,
         jump_bound = max_jump;
         group_gen = generation;
         meta.merge_port = record_port;
+        ring = ring_base;
+        ring_key = ring_mkey;
+        ring_bits = ring_shift;
+        chunk_bits = chunk_shift;
+        exp_chunks = expiry_chunks;
     }
 
     table merge_group {
@@ -216,8 +260,36 @@ control RedundantMerge(inout headers_t hdr,
         }
         psn_head.write((bit<32>)meta.merge_group, group_gen ++ 15w0 ++ 1w1 ++ head);
 
-        // ---- the work item covering the PSN ------------------------------------
-        if (!merge_wqe.apply().hit) {
+        // ---- the work item covering the PSN (or the cyclic buffer's chunk) -----
+        bit<32> ring_mask = (32w1 << ring_bits) - 1;
+        bit<32> rel = psn - base_psn;
+        if ((group_flags & MGF_CYCLIC) != 0) {
+            if (rel[31:31] == 1) {
+                merge_packets.count(stat | MS_NO_BUFFER);
+                return;   // before the first PSN: no place in the ring
+            }
+            bit<32> chunk = rel >> chunk_bits;
+            meta.frame_tag = group_gen[7:0] ++ chunk[23:0];
+            meta.frame_first = base_psn + (chunk << chunk_bits);
+            meta.frame_slices = (bit<16>)(32w1 << chunk_bits);
+            meta.frame_mkey = ring_key;
+            bit<64> chunk_bytes;
+            times_slice_size((bit<64>)((chunk << chunk_bits) & ring_mask), chunk_bytes);
+            meta.frame_base = ring + chunk_bytes;
+            frame_slot = 10w0 ++ chunk[5:0];
+            if (chunk >= exp_chunks) {
+                bit<32> old_chunk = chunk - exp_chunks;
+                exp_valid = 1;
+                meta.exp_tag = group_gen[7:0] ++ old_chunk[23:0];
+                meta.exp_first = base_psn + (old_chunk << chunk_bits);
+                meta.exp_slices = meta.frame_slices;
+                meta.exp_mkey = ring_key;
+                bit<64> old_bytes;
+                times_slice_size((bit<64>)((old_chunk << chunk_bits) & ring_mask), old_bytes);
+                meta.exp_base = ring + old_bytes;
+                exp_slot = 10w0 ++ old_chunk[5:0];
+            }
+        } else if (!merge_wqe.apply().hit) {
             merge_packets.count(stat | MS_NO_BUFFER);
             return;   // no buffer posted: dropped, and the PSN stays unseen
         }
@@ -247,26 +319,10 @@ control RedundantMerge(inout headers_t hdr,
         }
         meta.place_mkey = meta.frame_mkey;
 
-        // A = buffer base, X = first PSN, B = slice size: A + (PSN - X) * B,
-        // the product as shifts and adds over the bits of B
-        bit<64> d64 = (bit<64>)(psn - meta.frame_first);
-        bit<64> off = 0;
-        if (slice_size[0:0] == 1)   { off = off + d64; }
-        if (slice_size[1:1] == 1)   { off = off + (d64 << 1); }
-        if (slice_size[2:2] == 1)   { off = off + (d64 << 2); }
-        if (slice_size[3:3] == 1)   { off = off + (d64 << 3); }
-        if (slice_size[4:4] == 1)   { off = off + (d64 << 4); }
-        if (slice_size[5:5] == 1)   { off = off + (d64 << 5); }
-        if (slice_size[6:6] == 1)   { off = off + (d64 << 6); }
-        if (slice_size[7:7] == 1)   { off = off + (d64 << 7); }
-        if (slice_size[8:8] == 1)   { off = off + (d64 << 8); }
-        if (slice_size[9:9] == 1)   { off = off + (d64 << 9); }
-        if (slice_size[10:10] == 1) { off = off + (d64 << 10); }
-        if (slice_size[11:11] == 1) { off = off + (d64 << 11); }
-        if (slice_size[12:12] == 1) { off = off + (d64 << 12); }
-        if (slice_size[13:13] == 1) { off = off + (d64 << 13); }
-        if (slice_size[14:14] == 1) { off = off + (d64 << 14); }
-        if (slice_size[15:15] == 1) { off = off + (d64 << 15); }
+        // A = buffer base, X = first PSN, B = slice size: A + (PSN - X) * B (in
+        // cyclic mode the chunk's place in the ring is A, so the same holds)
+        bit<64> off;
+        times_slice_size((bit<64>)(psn - meta.frame_first), off);
         meta.merge_addr = meta.frame_base + off;
 
         // ---- frame counters: this frame (first copies) and the expiring one --
@@ -284,31 +340,41 @@ control RedundantMerge(inout headers_t hdr,
 
         bit<16> placed = place_cell[15:0];
         bit<1> reported = place_cell[31:31];
+        bit<15> marker = place_cell[30:16];     // 1 + offset of the frame's marker slice
         if (place_cell[63:32] != meta.frame_tag) {
             placed = 0;
             reported = 0;
+            marker = 0;
         }
         placed = placed + 1;
+        bit<15> this_marker = (bit<15>)(psn - meta.frame_first) + 1;
+        if (hdr.rtp.marker == 1 && this_marker > marker) {
+            marker = this_marker;
+        }
+        meta.frame_marker = (bit<16>)marker;
         if (first_copy && reported == 0 && placed == meta.frame_slices) {
             reported = 1;
             meta.merge_out = meta.merge_out | MO_CQ_OK;
             merge_completions.count((bit<32>)meta.merge_group);
         }
-        bit<64> place_new = meta.frame_tag ++ reported ++ 15w0 ++ placed;
+        bit<64> place_new = meta.frame_tag ++ reported ++ marker ++ placed;
 
         bit<16> exp_placed = exp_cell[15:0];
         bit<1> exp_reported = exp_cell[31:31];
+        bit<15> exp_marker = exp_cell[30:16];
         if (exp_cell[63:32] != meta.exp_tag) {
             exp_placed = 0;     // not one slice of it arrived
             exp_reported = 0;
+            exp_marker = 0;
         }
+        meta.exp_marker = (bit<16>)exp_marker;
         if (exp_valid == 1 && exp_reported == 0) {
             exp_reported = 1;
             meta.exp_missing = meta.exp_slices - exp_placed;
             meta.merge_out = meta.merge_out | MO_CQ_ERR;
             merge_errors.count((bit<32>)meta.merge_group);
         }
-        bit<64> exp_new = meta.exp_tag ++ exp_reported ++ 15w0 ++ exp_placed;
+        bit<64> exp_new = meta.exp_tag ++ exp_reported ++ exp_marker ++ exp_placed;
 
         if (frame_slot[0:0] == 0) {
             if (first_copy) { frames_even.write(place_idx, place_new); }
@@ -371,7 +437,7 @@ control MergeRecords(inout headers_t hdr,
         hdr.cq_ok.mkey = meta.frame_mkey;
         hdr.cq_ok.addr = meta.frame_base;
         hdr.cq_ok.nic_ts = meta.arrival_ts;
-        hdr.cq_ok.pad = 0;
+        hdr.cq_ok.marker = meta.frame_marker;
     }
 
     action make_cq_err() {
@@ -389,7 +455,7 @@ control MergeRecords(inout headers_t hdr,
         hdr.cq_err.mkey = meta.exp_mkey;
         hdr.cq_err.addr = meta.exp_base;
         hdr.cq_err.nic_ts = meta.arrival_ts;
-        hdr.cq_err.pad = 0;
+        hdr.cq_err.marker = meta.exp_marker;
     }
 
     apply {

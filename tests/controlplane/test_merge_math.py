@@ -111,3 +111,33 @@ def test_pattern_and_png() -> None:
     idat_len = struct.unpack("!I", png[33:37])[0]
     raw = zlib.decompress(png[41:41 + idat_len])
     assert raw[1:201] == f0[:200] and len(raw) == 20 * 201
+
+
+def test_frames_in_ring_cuts_at_markers() -> None:
+    from p4nic.merge import RingFrame, frames_in_ring
+    # chunks of 4 from PSN 100; frames of 6, 5 and 7 slices (markers at 105, 110, 117)
+    chunks = [(100, 4, True, 0), (104, 4, True, 2), (108, 4, True, 3), (112, 4, True, 0),
+              (116, 4, True, 2), (120, 4, True, 0)]
+    assert frames_in_ring(chunks, 100) == [RingFrame(100, 105, True), RingFrame(106, 110, True),
+                                           RingFrame(111, 117, True)]
+    # a chunk with a missing slice spoils the frames it touches, not the others
+    bad = [c if c[0] != 108 else (108, 4, False, 3) for c in chunks]
+    assert [f.complete for f in frames_in_ring(bad, 100)] == [True, False, False]
+    # the marker at a chunk's end: the next frame starts clean
+    end = [(0, 4, False, 4), (4, 4, True, 4)]
+    assert frames_in_ring(end, 0) == [RingFrame(0, 3, False), RingFrame(4, 7, True)]
+    # a chunk not reported yet stops the cut
+    assert frames_in_ring([c for c in chunks if c[0] != 112], 100) == \
+        [RingFrame(100, 105, True), RingFrame(106, 110, True)]
+
+
+def test_cyclic_group_validation() -> None:
+    g = MergeGroup(group=2, slice_size=1200, slices_per_frame=8, window=64, cyclic=True,
+                   ring_slices=256, ring_mkey=0x100, ring_base=0x1000)
+    assert g.flags & n.MGF_CYCLIC and g.expiry_distance == 9
+    with pytest.raises(NicConfigError, match="power of two"):
+        MergeGroup(group=2, slice_size=1200, slices_per_frame=12, cyclic=True, ring_slices=256)
+    with pytest.raises(NicConfigError, match="at least one chunk"):
+        MergeGroup(group=2, slice_size=1200, slices_per_frame=64, cyclic=True, ring_slices=32)
+    with pytest.raises(NicConfigError, match="set cyclic=True"):
+        MergeGroup(group=2, slice_size=1200, slices_per_frame=64, ring_slices=32)
