@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "controlplane"))
 from p4nic.driver import NicDriver, PortMap  # noqa: E402
 from p4nic.hostmem import BufferRing, HostMemory  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
-from p4nic.merge import MergeGroup, MergeStream  # noqa: E402
+from p4nic.merge import FrameRing, MergeGroup, MergeStream  # noqa: E402
 from p4nic.placement import PlacementAgent, open_raw_in_netns  # noqa: E402
 from p4nic.rawsock import recv_frame  # noqa: E402
 from p4nic.shmring import CompletionQueue  # noqa: E402
@@ -85,21 +85,12 @@ def bench_nic(frames: int, json_path: str, p4info: str) -> dict[str, float]:
             mm.add_stream(MergeStream(group=1, stream=s, dst="10.0.0.1", dport=5004, src=src))
         ring_n = 16
         region = memory.register(f"bench{os.getpid()}", group.frame_bytes * ring_n)
-        ring = BufferRing(region, group.frame_bytes, ring_n)
         cq = CompletionQueue.create(f"/dev/shm/p4nic-cq-bench{os.getpid()}", 1024)
         agent = PlacementAgent(lab.outside(4), memory, cq)
         agent.start()
-        posted: dict[int, int] = {}
-        next_frame = 0
-
-        def post_more() -> None:
-            nonlocal next_frame
-            while next_frame < frames and (t := ring.take()) is not None:
-                mm.post_frame(1, next_frame, region.mkey, t[1])
-                posted[next_frame] = t[1]
-                next_frame += 1
-
-        post_more()
+        ring = FrameRing(mm, 1, region.mkey, BufferRing(region, group.frame_bytes, ring_n),
+                         last_frame=frames - 1)
+        ring.fill()
         sender = subprocess.Popen(send_cmd([lab.outside(0), lab.outside(1)], frames),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sw_cpu0 = proc_cpu(lab.switch.pid)
@@ -120,17 +111,14 @@ def bench_nic(frames: int, json_path: str, p4info: str) -> dict[str, float]:
             done_now = []
             for e in got:
                 n = e.completion.frame & 0xFFFFFF
-                addr = posted.pop(n, None)
-                if addr is not None:
+                if ring.buffer_of(n) is not None:
                     ok += e.completion.ok
-                    done_now.append((n, addr))
+                    done_now.append(n)
             c1 = time.thread_time()
             poll_cpu += c1 - c0
-            for n, addr in done_now:       # the driver's part: retire and repost
-                mm.retire_frame(1, n)
-                ring.give_back(addr)
+            for n in done_now:       # the driver's part: retire and repost
+                ring.recycle(n)
                 done += 1
-            post_more()
             repost_cpu += time.thread_time() - c1
         sender.wait(timeout=120)
         sw_cpu = proc_cpu(lab.switch.pid) - sw_cpu0

@@ -10,7 +10,7 @@ written over P4Runtime (DESIGN.md section 4: driver state lives in tables).
 Frames of a group are fixed-size runs of ``slices_per_frame`` PSNs: frame n
 covers PSNs ``first_psn + n * N ... + N - 1``. The driver posts one work
 item per frame from a ring of buffers and reposts a buffer for a later frame
-when the application gives it back (``post_ring`` / ``recycle``). Each work
+when the application gives it back (``FrameRing``: ``fill`` / ``recycle``). Each work
 item also names the frame that the window has left behind by the time this
 frame's packets arrive (``expiry_distance``): the NIC checks that frame's
 counter and reports it with an error completion if slices are missing.
@@ -42,7 +42,8 @@ from p4nic.p4info import Range, Ternary
 if TYPE_CHECKING:
     from p4nic.driver import NicDriver
 
-__all__ = ["MergeGroup", "MergeStream", "MergeManager", "PostedFrame", "expiry_distance",
+__all__ = ["MergeGroup", "MergeStream", "MergeManager", "PostedFrame", "FrameRing",
+           "RingFrame", "frames_in_ring", "expiry_distance",
            "frame_psns", "frame_slot", "frame_tag", "MERGE_COUNTER_NAMES"]
 
 MODES = ("drop", "overwrite")
@@ -611,3 +612,48 @@ def frames_in_ring(chunks: list[tuple[int, int, bool, int]], first_psn: int) -> 
             # the rest of this chunk belongs to the next frame
             ok = c_ok or end == c_first + c_slices - 1
     return out
+
+
+class FrameRing:
+    """Work items posted automatically from a ring of frame buffers, as a NIC driver
+    does: ``fill()`` posts a work item for every free buffer (frames in order),
+    ``recycle(frame)`` retires a completed frame's work item, takes its buffer back
+    and posts it for the next frame. ``buffers`` is a p4nic.hostmem.BufferRing
+    (``take() -> (index, addr) | None``, ``give_back(addr)``)."""
+
+    def __init__(self, manager: MergeManager, group: int, mkey: int, buffers: Any,
+                 first_frame: int = 0, last_frame: int | None = None):
+        self.mm = manager
+        self.group = group
+        self.mkey = mkey
+        self.buffers = buffers
+        self.next_frame = first_frame
+        self.last_frame = last_frame
+        self.posted: dict[int, int] = {}       # frame -> buffer address
+
+    def fill(self) -> int:
+        """Post as many frames as there are free buffers; returns how many."""
+        count = 0
+        while self.last_frame is None or self.next_frame <= self.last_frame:
+            taken = self.buffers.take()
+            if taken is None:
+                break
+            try:
+                self.mm.post_frame(self.group, self.next_frame, self.mkey, taken[1])
+            except Exception:
+                self.buffers.give_back(taken[1])
+                raise
+            self.posted[self.next_frame] = taken[1]
+            self.next_frame += 1
+            count += 1
+        return count
+
+    def buffer_of(self, frame: int) -> int | None:
+        return self.posted.get(frame)
+
+    def recycle(self, frame: int) -> None:
+        """The application is done with ``frame``: retire it, reuse its buffer."""
+        addr = self.posted.pop(frame)
+        self.mm.retire_frame(self.group, frame)
+        self.buffers.give_back(addr)
+        self.fill()
