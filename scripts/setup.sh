@@ -3,8 +3,8 @@
 # virtual environment with pybm and p4nic installed in editable mode.
 set -euo pipefail
 VENV=${1:-.venv}
-# mininet (+ bridge-utils for LinuxBridge, iputils-ping for ping): topo/, tests/e2e
-SYS_PKGS=(iproute2 tshark ethtool mininet bridge-utils iputils-ping)
+# mininet (+ bridge-utils for LinuxBridge, iputils-ping for ping), curl: topo/, tests/e2e
+SYS_PKGS=(iproute2 tshark ethtool mininet bridge-utils iputils-ping curl)
 
 missing=()
 for p in "${SYS_PKGS[@]}"; do

@@ -60,7 +60,7 @@ import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from mininet.cli import CLI  # noqa: E402
@@ -322,9 +322,11 @@ def interactive_args(description: str) -> argparse.Namespace:
 
 
 def interactive(topo: Topo, args: argparse.Namespace, daemon_host: str,
-                daemon_extra: list[str] | tuple[str, ...] = (), banner: str = "") -> int:
-    """Start ``topo`` with the NIC named ``nic``, ``p4nic start`` on ``daemon_host``,
-    then the Mininet CLI; everything is stopped when the CLI exits."""
+                daemon_extra: list[str] | tuple[str, ...] = (), banner: str = "",
+                configure: Callable[[Mininet], None] | None = None) -> int:
+    """Start ``topo`` with the NIC named ``nic`` (then ``configure(net)``), ``p4nic
+    start`` on ``daemon_host``, then the Mininet CLI; everything is stopped when the
+    CLI exits."""
     for path in (args.json, args.p4info):
         if not os.path.isfile(path):
             print(f"topo: {path}: no such file (make build)", file=sys.stderr)
@@ -345,6 +347,8 @@ def interactive(topo: Topo, args: argparse.Namespace, daemon_host: str,
     setLogLevel("info")
     with running(topo) as net:
         nic = net.get("nic")
+        if configure is not None:
+            configure(net)
         daemon = start_daemon(net.get(daemon_host), nic, args.workdir,
                               os.path.abspath(args.p4info), os.path.abspath(args.json),
                               daemon_extra)
