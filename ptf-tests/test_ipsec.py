@@ -18,8 +18,10 @@ from base_test import (
     CONSUMER,
     HOST_STACK,
     NIC_IP,
+    NIC_IP6,
     NIC_MAC,
     PEER_IP,
+    PEER_IP6,
     PEER_MAC,
     RX_META_TS,
     RXF_FLOW_HIT,
@@ -33,6 +35,7 @@ from base_test import (
 )
 from p4nic.driver import SecurityAssociation
 from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 from scapy.layers.l2 import Ether
@@ -141,6 +144,27 @@ class AesGcm256WithoutFlowToHostStack(IpsecTest):
         self.send(WIRE0, wire(peer, inner, 1))
         self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
                           | ONE_PASS, sa.key_index)
+        self.no_other_packets()
+
+
+class TransportOverIpv6(IpsecTest):
+    """An IPv6 SA (sa_v6) and ESP flow (esp_flow_v6): the engine decrypts transport
+    mode under an IPv6 outer header; what scapy encrypted comes out."""
+
+    def runTest(self):
+        fid = self.new_flow_id()
+        self.drv.add_esp_flow(NIC_IP6, self.spi, fid)
+        sa = SecurityAssociation(dst=NIC_IP6, spi=self.spi, key=KEYS["aes-gcm-256"], salt=SALT,
+                                 cipher="aes-gcm-256", key_index=10)
+        self.drv.add_sa(sa)
+        peer = peer_sa(self.spi, "aes-gcm-256")
+        inner = IPv6(src=PEER_IP6, dst=NIC_IP6, hlim=60) / UDP(sport=9, dport=10) / Raw(b"v6 data")
+        frame = pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / peer.encrypt(inner, seq_num=1)))
+        self.send(WIRE0, frame)
+        exp = (rx_meta_bytes(RXF_FLOW_HIT | RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                             | ONE_PASS, fid, WIRE0, 0, 0, key_index=10)
+               + bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / inner))
+        self.expect(CONSUMER, exp, dont_care=[RX_META_TS], what="decrypted IPv6 datagram")
         self.no_other_packets()
 
 

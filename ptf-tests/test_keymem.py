@@ -210,14 +210,26 @@ class EspFlowWithoutKeyGoesToHostStack(KeyMemTest):
         self.no_other_packets()
 
 
-class EspOverIpv6BypassesKeyMemory(KeyMemTest):
-    """Key memory holds IPv4 SAs: ESP over IPv6 reaches the host stack unchanged, with no
-    descriptor and no key request."""
+class EspOverIpv6UsesKeyMemory(KeyMemTest):
+    """Key memory holds IPv6 SAs too (sa_v6): ESP over IPv6 without an SA reaches the
+    host stack marked NO_KEY with a key request (key_request_v6_t) for its (source,
+    destination, SPI); with the SA installed it carries the key index, and an ESP flow
+    over IPv6 (esp_flow_v6) delivers it to its consumer."""
 
     def runTest(self):
         f = pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / IPv6(src=PEER_IP6, dst=NIC_IP6)
                       / ESP(spi=0x6001, seq=1) / Raw(bytes(range(40)))))
         self.send(WIRE0, f)
-        self.expect_unchanged(HOST_STACK, f)
+        self.expect_rx(HOST_STACK, f, RXF_NO_KEY)
+        self.assertEqual(self.next_digest("key_request_v6_t"),
+                         {"spi": 0x6001, "src": PEER_IP6, "dst": NIC_IP6})
+        fid = self.new_flow_id()
+        self.drv.add_esp_flow(NIC_IP6, 0x6001, fid)
+        self.drv.add_sa(SecurityAssociation(dst=NIC_IP6, spi=0x6001, key_index=0x66))
+        self.send(WIRE0, f)
+        self.expect_rx(CONSUMER, f, RXF_FLOW_HIT | RXF_KEY_VALID, key_index=0x66, flow_id=fid,
+                       packets=1, nbytes=len(f))
+        rows = [r for r in self.drv.list_sas() if r["spi"] == 0x6001]
+        self.assertEqual((rows[0]["dst"], rows[0]["key_index"], rows[0]["packets"]),
+                         (NIC_IP6, 0x66, 1))
         self.barrier_spi(0x6FFF)
-        self.no_other_packets()

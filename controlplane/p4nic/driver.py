@@ -41,8 +41,10 @@ from p4nic.entries import (
     entity,
     flow_handle,
     ipv4_text,
+    ipv6_text,
     mcast_entity,
     mcast_groups_for,
+    sa_handle,
     trigger_handle,
 )
 from p4nic.model import (
@@ -223,7 +225,7 @@ class NicDriver:
             self._write_upsert(clone_entity(n.CAPTURE_SESSION, ports.capture),
                                f"clone session {n.CAPTURE_SESSION}")
             self._clone_sessions.add(n.CAPTURE_SESSION)
-        for name in (n.DIGEST_PSH, n.DIGEST_KEY_REQUEST):
+        for name in (n.DIGEST_PSH, n.DIGEST_KEY_REQUEST, n.DIGEST_KEY_REQUEST_V6):
             self.enable_digest(name)
         if clock:
             self.clock.calibrate(probes=4)
@@ -461,12 +463,13 @@ class NicDriver:
         """SAs in key memory on the device, marked whether the SA database has them."""
         build = self._builder()
         rows = []
-        for te in self._read_table(n.SA_V4):
-            dst, spi, key_index = build.sa_from_entry(te)
-            packets, nbytes = self._direct_counter(Handle("sa", n.SA_V4, (dst, spi)))
-            rows.append({"dst": dst, "spi": spi, "key_index": key_index,
-                         "in_database": (dst, spi) in self.sa_database,
-                         "packets": packets, "bytes": nbytes})
+        for table in n.SA_TABLES:
+            for te in self._read_table(table):
+                dst, spi, key_index = build.sa_from_entry(te)
+                packets, nbytes = self._direct_counter(sa_handle(dst, spi))
+                rows.append({"dst": dst, "spi": spi, "key_index": key_index,
+                             "in_database": (dst, spi) in self.sa_database,
+                             "packets": packets, "bytes": nbytes})
         return rows
 
     # ---- key memory (seed 001) ------------------------------------------------------------------
@@ -488,7 +491,7 @@ class NicDriver:
             sa = resolve_decrypt(sa, self.ports.crypto if self.ports else None)
             if sa.key_index is None:
                 sa = dataclasses.replace(sa, key_index=self._free_key_index())
-            handle = Handle("sa", n.SA_V4, sa.key_tuple())
+            handle = sa_handle(*sa.key_tuple())
             if handle in self._entries:
                 raise NicConfigError(f"sa {handle.key} is already installed")
             if sa.decrypt:
@@ -519,7 +522,7 @@ class NicDriver:
             key = sa.key
         else:
             key = (str(sa[0]), int(sa[1]))
-        handle = Handle("sa", n.SA_V4, tuple(key))
+        handle = sa_handle(*key)
         installed = self._entries.get(handle)
         self._remove(handle)
         if installed is not None and installed.decrypt and self.ports and self.ports.crypto is not None:
@@ -539,7 +542,7 @@ class NicDriver:
             log.warning("key request for SPI 0x%x to %s from %s: not in the SA database",
                         spi, dst, src)
             return False
-        handle = Handle("sa", n.SA_V4, sa.key_tuple())
+        handle = sa_handle(*sa.key_tuple())
         with self._lock:
             if handle in self._entries:
                 return True      # a request that crossed the installation
@@ -610,6 +613,9 @@ class NicDriver:
             if name == n.DIGEST_KEY_REQUEST:
                 fields = {"spi": fields["spi"], "src": ipv4_text(fields["src_addr"]),
                           "dst": ipv4_text(fields["dst_addr"])}
+            elif name == n.DIGEST_KEY_REQUEST_V6:
+                fields = {"spi": fields["spi"], "src": ipv6_text(fields["src_addr"]),
+                          "dst": ipv6_text(fields["dst_addr"])}
             digest = Digest(name, fields, now)
             self._put_bounded(self.digests, digest)
             self._events.put(("digest", digest))
@@ -662,7 +668,7 @@ class NicDriver:
         if d.name == n.DIGEST_PSH:
             for cb in list(self._psh_callbacks):
                 cb(d.fields["flow_id"], d.fields["seq_no"], d.fields["arrival_ts"])
-        elif d.name == n.DIGEST_KEY_REQUEST:
+        elif d.name in (n.DIGEST_KEY_REQUEST, n.DIGEST_KEY_REQUEST_V6):
             f = d.fields
             try:
                 self.answer_key_request(f["spi"], f["src"], f["dst"])

@@ -35,9 +35,23 @@ def ipv4_text(value: int) -> str:
     return str(ipaddress.IPv4Address(value))
 
 
+def ipv6_text(value: int) -> str:
+    return str(ipaddress.IPv6Address(value))
+
+
+def sa_table(dst: str) -> str:
+    """Key memory table of a destination address: sa_v4 or sa_v6."""
+    return n.SA_V6 if ":" in str(dst) else n.SA_V4
+
+
+def sa_handle(dst: str, spi: int) -> Handle:
+    dst = str(ipaddress.ip_address(str(dst)))
+    return Handle("sa", sa_table(dst), (dst, int(spi)))
+
+
 def flow_handle(f: Flow | EspFlow) -> Handle:
     if isinstance(f, EspFlow):
-        return Handle("esp_flow", n.ESP_FLOW, f.key())
+        return Handle("esp_flow", n.ESP_FLOW_V6 if ":" in f.dst else n.ESP_FLOW, f.key())
     return Handle("flow", n.FLOW_V4 if f.ip_version == 4 else n.FLOW_V6, f.key())
 
 
@@ -166,7 +180,7 @@ class EntryBuilder:
                                        0, 0, 0, e.generation)
         elif kind == "sa":
             sa: SecurityAssociation = obj
-            return self.match(Handle("sa", n.SA_V4, sa.key_tuple()), n.SET_KEY,
+            return self.match(sa_handle(*sa.key_tuple()), n.SET_KEY,
                               {"key_index": sa.key_index, "decrypt": int(bool(sa.decrypt)),
                                "engine_port": (ports.crypto if ports and ports.crypto is not None
                                                else 0) if sa.decrypt else 0,
@@ -194,7 +208,8 @@ class EntryBuilder:
                 m = {n.MF_IPV6_SRC: src, n.MF_IPV6_DST: dst, n.MF_IPV6_NEXT_HDR: proto,
                      n.MF_L4_SRC_PORT: sport, n.MF_L4_DST_PORT: dport}
         elif handle.kind in ("esp_flow", "sa"):
-            m = {n.MF_IPV4_DST: k[0], n.MF_ESP_SPI: k[1]}
+            v6 = handle.table in (n.ESP_FLOW_V6, n.SA_V6)
+            m = {n.MF_IPV6_DST if v6 else n.MF_IPV4_DST: k[0], n.MF_ESP_SPI: k[1]}
         elif handle.kind == "trigger":
             m = {f: Ternary(v, mask) for f, (v, mask) in k}
         elif handle.kind == "rtp_port":
@@ -216,6 +231,9 @@ class EntryBuilder:
                     "generation": p.get("flow_generation_", 0)}
         if table == n.ESP_FLOW:
             return EspFlow(dst=ipv4_text(m[n.MF_IPV4_DST]), spi=m[n.MF_ESP_SPI], **handling)
+        if table == n.ESP_FLOW_V6:
+            return EspFlow(dst=str(ipaddress.IPv6Address(m[n.MF_IPV6_DST])), spi=m[n.MF_ESP_SPI],
+                           **handling)
         zero_copy = {"ack_every": p["ack_every_n"], "buf_base": p["zc_buf_base"],
                      "buf_size": p["zc_buf_size"], "start_seq": p["zc_start_seq"]}
         if table == n.FLOW_V4:
@@ -237,7 +255,9 @@ class EntryBuilder:
                                   for f, (v, mask) in m.items()}}
 
     def sa_from_entry(self, te: p4runtime_pb2.TableEntry) -> tuple[str, int, int]:
-        """(dst, spi, key_index) of a key memory entry."""
+        """(dst, spi, key_index) of a key memory entry (sa_v4 or sa_v6)."""
         m = self.schema.decode_match(te)
         _, p = self.schema.decode_action(te)
+        if n.MF_IPV6_DST in m:
+            return str(ipaddress.IPv6Address(m[n.MF_IPV6_DST])), m[n.MF_ESP_SPI], p["key_index"]
         return ipv4_text(m[n.MF_IPV4_DST]), m[n.MF_ESP_SPI], p["key_index"]

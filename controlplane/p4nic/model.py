@@ -198,7 +198,7 @@ class Flow:
 
 @dataclass(frozen=True)
 class EspFlow:
-    """An (IPv4 destination, SPI) flow tuple (seed 001: fields 142 and 152)."""
+    """An (IPv4 or IPv6 destination, SPI) flow tuple (seed 001: fields 142 and 152)."""
     dst: str
     spi: int
     flow_id: int
@@ -212,8 +212,6 @@ class EspFlow:
         object.__setattr__(self, "ts_mode", str(self.ts_mode).lower())
         _check_range("generation", self.generation, 0, 0xFFFF)
         dst = _ip("esp flow dst", self.dst)
-        if dst.version != 4:
-            raise NicConfigError("ESP flows match IPv4 destinations (the esp_flow table)")
         object.__setattr__(self, "dst", str(dst))
         _check_range("spi", self.spi, 0, 0xFFFFFFFF)
         if self.state == "ZERO_COPY":
@@ -253,7 +251,7 @@ CIPHERS = ("aes-gcm-128", "aes-gcm-256", "chacha20-poly1305")
 
 @dataclass(frozen=True)
 class SecurityAssociation:
-    """An SA of key memory (seed 001): (IPv4 destination, SPI) -> key slot.
+    """An SA of key memory (seed 001): (IPv4 or IPv6 destination, SPI) -> key slot.
 
     The pipeline only holds ``key_index``; the key bytes stay in the driver's
     SA database for the crypto engine. ``key_index=None`` lets the driver
@@ -274,8 +272,6 @@ class SecurityAssociation:
 
     def __post_init__(self) -> None:
         dst = _ip("sa dst", self.dst)
-        if dst.version != 4:
-            raise NicConfigError("key memory (sa_v4) is keyed by IPv4 destinations")
         object.__setattr__(self, "dst", str(dst))
         if self.src is not None:
             object.__setattr__(self, "src", str(_ip("sa src", self.src)))

@@ -16,13 +16,16 @@ FLOW_V4 = "NicIngress.flow_assoc.flow_v4"
 FLOW_V6 = "NicIngress.flow_assoc.flow_v6"
 ESP_FLOW = "NicIngress.flow_assoc.esp_flow"
 SA_V4 = "NicIngress.key_memory.sa_v4"
+SA_V6 = "NicIngress.key_memory.sa_v6"
+ESP_FLOW_V6 = "NicIngress.flow_assoc.esp_flow_v6"
 CAPTURE_TRIGGER = "NicIngress.capture.capture_trigger"
 MERGE_STREAM_V4 = "NicIngress.merge.merge_stream_v4"
 MERGE_STREAM_V6 = "NicIngress.merge.merge_stream_v6"
 MERGE_GROUP = "NicIngress.merge.merge_group"
 MERGE_WQE = "NicIngress.merge.merge_wqe"
 
-FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW)
+FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW, ESP_FLOW_V6)
+SA_TABLES = (SA_V4, SA_V6)
 
 # ---- match fields (P4Info names) ---------------------------------------------------
 MF_IN_PORT = "meta.in_port"
@@ -73,6 +76,7 @@ MERGE_JUMPS = "NicIngress.merge.merge_jumps"
 # ---- digests ------------------------------------------------------------------------
 DIGEST_PSH = "psh_notify_t"
 DIGEST_KEY_REQUEST = "key_request_t"
+DIGEST_KEY_REQUEST_V6 = "key_request_v6_t"
 
 # ---- controller headers ---------------------------------------------------------------
 PACKET_OUT = "packet_out"

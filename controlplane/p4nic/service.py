@@ -17,6 +17,7 @@ from typing import Any
 from p4nic import p4names as n
 from p4nic.capture import CaptureAgent
 from p4nic.driver import NicDriver
+from p4nic.entries import flow_handle
 from p4nic.merge_service import check_merge_request, merge_ops
 from p4nic.model import (
     CaptureTrigger,
@@ -163,8 +164,7 @@ class NicService:
             h = self.driver.find_flow(int(args["flow_id"]))
         else:
             _require(args, "dst", "spi")
-            h = Handle("esp_flow", n.ESP_FLOW, EspFlow(dst=args["dst"], spi=int(args["spi"]),
-                                                       flow_id=0).key())
+            h = flow_handle(EspFlow(dst=args["dst"], spi=int(args["spi"]), flow_id=0))
         if h.kind != "esp_flow":
             raise NicConfigError(f"flow {args.get('flow_id')} is not an ESP flow")
         self.driver.remove_flow(h)

@@ -1,7 +1,7 @@
 /* p4nic — flow association (seed 001).
  *
- * Flow tuples live in three tables: IPv4 and IPv6 five-tuples, and
- * (IPv4 destination, SPI) for ESP. A hit gives the packet its flow id and the
+ * Flow tuples live in four tables: IPv4 and IPv6 five-tuples, and
+ * (IPv4 / IPv6 destination, SPI) for ESP. A hit gives the packet its flow id and the
  * flow's handling; a miss leaves it for the host stack, unchanged. For TCP
  * flows the NIC keeps the connection control with the host (SYN/FIN/RST go to
  * the host stack), raises PSH to the driver, acknowledges every N data
@@ -20,6 +20,7 @@ control FlowAssociation(inout headers_t hdr,
     direct_counter(CounterType.packets_and_bytes) flow_v4_counter;
     direct_counter(CounterType.packets_and_bytes) flow_v6_counter;
     direct_counter(CounterType.packets_and_bytes) esp_flow_counter;
+    direct_counter(CounterType.packets_and_bytes) esp_flow_v6_counter;
 
     // Per-flow state is tagged with the flow entry's generation in its top 16
     // bits: a flow id the driver installs again (new generation) reads as
@@ -95,9 +96,22 @@ control FlowAssociation(inout headers_t hdr,
         size = 1024;
     }
 
+    table esp_flow_v6 {
+        key = {
+            hdr.ipv6.dst_addr : exact;
+            hdr.esp.spi       : exact;
+        }
+        actions = { set_flow; @defaultonly NoAction; }
+        default_action = NoAction();
+        counters = esp_flow_v6_counter;
+        size = 1024;
+    }
+
     apply {
         if (hdr.esp.isValid() && hdr.ipv4.isValid()) {
             esp_flow.apply();
+        } else if (hdr.esp.isValid() && hdr.ipv6.isValid()) {
+            esp_flow_v6.apply();
         } else if (hdr.tcp.isValid() || hdr.udp.isValid()) {
             if (hdr.ipv4.isValid()) {
                 flow_v4.apply();

@@ -365,4 +365,10 @@ struct key_request_t {       // ESP packet without an SA in key memory
     ipv4_addr_t dst_addr;
 }
 
+struct key_request_v6_t {    // the same over IPv6
+    bit<32>     spi;
+    ipv6_addr_t src_addr;
+    ipv6_addr_t dst_addr;
+}
+
 #endif

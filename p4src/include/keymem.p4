@@ -1,6 +1,6 @@
 /* p4nic — key memory (seed 001).
  *
- * Security associations keyed by (IPv4 destination, SPI). A hit attaches the
+ * Security associations keyed by (IPv4 or IPv6 destination, SPI). A hit attaches the
  * key index to the packet; a miss asks the driver for the key (digest) and
  * the packet goes to the host stack still encrypted, marked "no key", for
  * software to decrypt. The driver answers from its SA database by installing
@@ -16,6 +16,7 @@ control KeyMemory(inout headers_t hdr,
                   in standard_metadata_t sm) {
 
     direct_counter(CounterType.packets_and_bytes) sa_counter;
+    direct_counter(CounterType.packets_and_bytes) sa_v6_counter;
 
     // decrypt: the SA's datagrams go to the crypto engine at engine_port
     // (crypto.p4); sa_generation tags its anti-replay state (changes each time
@@ -40,11 +41,28 @@ control KeyMemory(inout headers_t hdr,
         size = 1024;
     }
 
+    table sa_v6 {
+        key = {
+            hdr.ipv6.dst_addr : exact;
+            hdr.esp.spi       : exact;
+        }
+        actions = { set_key; @defaultonly NoAction; }
+        default_action = NoAction();
+        counters = sa_v6_counter;
+        size = 1024;
+    }
+
     apply {
         if (hdr.esp.isValid() && hdr.ipv4.isValid()) {
             if (!sa_v4.apply().hit) {
                 meta.no_key = 1;
                 digest<key_request_t>(1, { hdr.esp.spi, hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
+            }
+        } else if (hdr.esp.isValid() && hdr.ipv6.isValid()) {
+            if (!sa_v6.apply().hit) {
+                meta.no_key = 1;
+                digest<key_request_v6_t>(1, { hdr.esp.spi, hdr.ipv6.src_addr,
+                                              hdr.ipv6.dst_addr });
             }
         }
     }

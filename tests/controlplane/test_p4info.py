@@ -112,5 +112,6 @@ def test_model_validation() -> None:
     assert CaptureTrigger.from_dict(t.to_dict()).match == t.match
     sa = SecurityAssociation(dst="10.0.0.2", spi=1, key="00" * 32, cipher="chacha20-poly1305")
     assert sa.key == bytes(32) and sa.to_dict()["key"] == "<set>"
-    with pytest.raises(NicConfigError, match="IPv4 destinations"):
-        SecurityAssociation(dst="::1", spi=1)
+    assert SecurityAssociation(dst="2001:DB8::1", spi=1).dst == "2001:db8::1"   # sa_v6
+    with pytest.raises(NicConfigError, match="not an IP address"):
+        SecurityAssociation(dst="nowhere", spi=1)
