@@ -10,7 +10,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-SUITES = ["bench_switch", "bench_compiler", "bench_placement", "bench_merge", "bench_crypto"]
+SUITES = ["bench_switch", "bench_compiler", "bench_nic", "bench_placement", "bench_merge",
+          "bench_crypto"]
 
 
 def main() -> int:

@@ -66,6 +66,8 @@ __all__ = ["NicDriver", "PortMap", "Flow", "EspFlow", "SecurityAssociation", "Ca
 log = logging.getLogger("p4nic.driver")
 
 DIGEST_QUEUE_SIZE = 10000
+# psh_notify_t lists: up to 256 samples, or whatever came within 10 ms
+PSH_DIGEST_BATCH = (256, 10_000_000)
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ class NicDriver:
     # ---- setup ------------------------------------------------------------------------------
     def setup(self, ports: PortMap, nic_macs: Iterable[str] = (), promiscuous: bool = False,
               l4_protocols: Iterable[int] = n.DEFAULT_L4_PROTOCOLS, clock: bool = True,
-              clock_interval: float = 5.0, clock_state_path: str | None = None) -> None:
+              clock_interval: float = 5.0, clock_state_path: str | None = None,
+              psh_batch: tuple[int, int] = PSH_DIGEST_BATCH) -> None:
         """Program the port roles, receive checks, PRE and digests; start the clock.
 
         Wire ports get ROLE_WIRE with peer host_stack (their misses go there),
@@ -207,6 +210,8 @@ class NicDriver:
         consumer, placement) x {timestamp record or not} x {no ACK, ACK out of
         each wire port}. The capture mirror session sends clones to the
         capture port.
+        ``psh_batch`` = (max_list_size, max_timeout_ns) of the PSH digest lists
+        (P4Runtime DigestEntry.Config).
         """
         build = self._builder()
         ports.validate()
@@ -225,7 +230,11 @@ class NicDriver:
             self._write_upsert(clone_entity(n.CAPTURE_SESSION, ports.capture),
                                f"clone session {n.CAPTURE_SESSION}")
             self._clone_sessions.add(n.CAPTURE_SESSION)
-        for name in (n.DIGEST_PSH, n.DIGEST_KEY_REQUEST, n.DIGEST_KEY_REQUEST_V6):
+        # PSH reports are batched (a sender that pushes every segment would cost
+        # the NIC a digest list per packet); key requests go at once, since the
+        # datagrams of the SA miss key memory until the driver answers
+        self.enable_digest(n.DIGEST_PSH, max_list_size=psh_batch[0], max_timeout_ns=psh_batch[1])
+        for name in (n.DIGEST_KEY_REQUEST, n.DIGEST_KEY_REQUEST_V6):
             self.enable_digest(name)
         if clock:
             self.clock.calibrate(probes=4)

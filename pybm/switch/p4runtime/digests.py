@@ -35,7 +35,8 @@ from pybm.switch.p4runtime.pipeline import Binding, DigestInfo
 
 log = logging.getLogger("pybm.p4runtime")
 Update = p4runtime_pb2.Update
-SendFn = Callable[[p4runtime_pb2.StreamMessageResponse], None]
+# a StreamMessageResponse, or its wire bytes (digest lists)
+SendFn = Callable[[p4runtime_pb2.StreamMessageResponse | bytes], None]
 
 
 @dataclass
@@ -47,6 +48,59 @@ class _DigestState:
     cache: set[tuple] = field(default_factory=set)
     sent: dict[int, tuple[list[tuple], int]] = field(default_factory=dict)  # list_id -> (samples, t)
     next_list_id: int = 1
+
+
+# ---- DigestList wire encoding ------------------------------------------------------
+# The pure-Python protobuf runtime (protobuf < 3.21, no C extension) spends about
+# 180 us building and serializing one digest sample as message objects; a NIC
+# reporting every TCP PSH would pay that per packet. Digest lists are therefore
+# encoded straight to protobuf wire bytes (field numbers from the descriptors)
+# and handed to gRPC as bytes (the StreamChannel serializer passes bytes through).
+_F_DIGEST = p4runtime_pb2.StreamMessageResponse.DESCRIPTOR.fields_by_name["digest"].number
+_DL = p4runtime_pb2.DigestList.DESCRIPTOR.fields_by_name
+_F_DIGEST_ID, _F_LIST_ID = _DL["digest_id"].number, _DL["list_id"].number
+_F_DATA, _F_TIMESTAMP = _DL["data"].number, _DL["timestamp"].number
+_PD = p4data_pb2.P4Data.DESCRIPTOR.fields_by_name
+_F_BITSTRING, _F_STRUCT, _F_TUPLE = (_PD["bitstring"].number, _PD["struct"].number,
+                                     _PD["tuple"].number)
+_F_MEMBERS = p4data_pb2.P4StructLike.DESCRIPTOR.fields_by_name["members"].number
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _int_field(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value) if value else b""
+
+
+def encode_sample_wire(info: DigestInfo, values: tuple) -> bytes:
+    """One learned tuple as the wire bytes of its P4Data (what encode_sample builds)."""
+    members = [_len_field(_F_BITSTRING, convert.encode_int(convert.to_signed(int(v), w))
+                          if signed else convert.encode_uint(convert.to_unsigned(int(v), w)))
+               for v, (w, signed) in zip(values, info.members)]
+    if info.kind == "bitstring":
+        return members[0]
+    body = b"".join(_len_field(_F_MEMBERS, m) for m in members)
+    return _len_field(_F_STRUCT if info.kind == "struct" else _F_TUPLE, body)
+
+
+def digest_list_wire(digest_id: int, list_id: int, timestamp: int,
+                     samples: list[bytes]) -> bytes:
+    """A StreamMessageResponse carrying one DigestList, as protobuf wire bytes."""
+    dl = (_int_field(_F_DIGEST_ID, digest_id) + _int_field(_F_LIST_ID, list_id)
+          + b"".join(_len_field(_F_DATA, s) for s in samples)
+          + _int_field(_F_TIMESTAMP, timestamp))
+    return _len_field(_F_DIGEST, dl)
 
 
 def encode_sample(info: DigestInfo, values: tuple) -> p4data_pb2.P4Data:
@@ -124,12 +178,8 @@ class DigestManager:
         if not st.buffer:
             return
         now = time.monotonic_ns()
-        msg = p4runtime_pb2.StreamMessageResponse()
-        dl = msg.digest
-        dl.digest_id = st.info.id
-        dl.list_id = st.next_list_id
-        dl.timestamp = time.time_ns()
-        dl.data.extend(encode_sample(st.info, s) for s in st.buffer)
+        msg = digest_list_wire(st.info.id, st.next_list_id, time.time_ns(),
+                               [encode_sample_wire(st.info, s) for s in st.buffer])
         if st.config.ack_timeout_ns > 0:
             st.cache.update(st.buffer)
             st.sent[st.next_list_id] = (st.buffer, now)

@@ -88,7 +88,7 @@ class P4RuntimeServer:
                      ("grpc.max_send_message_length", MAX_MESSAGE),
                      # never share a port with another server by accident
                      ("grpc.so_reuseport", 0)])
-        p4runtime_pb2_grpc.add_P4RuntimeServicer_to_server(_Service(self), server)
+        server.add_generic_rpc_handlers((_BytesPassingHandler(_Service(self)),))
         try:
             port = server.add_insecure_port(address)
         except RuntimeError as e:
@@ -129,7 +129,7 @@ class P4RuntimeServer:
             s.send(resp, droppable=True)
         self.stats["packet_in"] += 1
 
-    def _send_to_primaries(self, msg: p4runtime_pb2.StreamMessageResponse) -> None:
+    def _send_to_primaries(self, msg: p4runtime_pb2.StreamMessageResponse | bytes) -> None:
         for s in self._arb.primaries():
             s.send(msg, droppable=True)
 
@@ -444,3 +444,32 @@ class _Service(p4runtime_pb2_grpc.P4RuntimeServicer):
                 yield item
         finally:
             srv._close_stream(stream)
+
+
+def _serialize_stream_response(msg: p4runtime_pb2.StreamMessageResponse | bytes) -> bytes:
+    """StreamChannel responses: messages, or digest lists already encoded to wire bytes."""
+    return msg if isinstance(msg, bytes) else msg.SerializeToString()
+
+
+class _BytesPassingHandler(grpc.GenericRpcHandler):
+    """The P4Runtime service as the generated code registers it, except that the
+    StreamChannel serializer passes pre-encoded responses through (digests.py)."""
+
+    def __init__(self, servicer: object):
+        captured: list[grpc.GenericRpcHandler] = []
+
+        class _Collect:
+            def add_generic_rpc_handlers(self, handlers: tuple) -> None:
+                captured.extend(handlers)
+
+            def add_registered_method_handlers(self, *args: object) -> None:
+                pass
+
+        p4runtime_pb2_grpc.add_P4RuntimeServicer_to_server(servicer, _Collect())
+        self._inner = captured[0]
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = self._inner.service(details)
+        if handler is not None and details.method.endswith("/StreamChannel"):
+            handler = handler._replace(response_serializer=_serialize_stream_response)
+        return handler
