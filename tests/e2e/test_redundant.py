@@ -32,7 +32,9 @@ P4NIC = os.path.join(os.path.dirname(sys.executable), "p4nic")
 FRAMES, SLICES, SIZE, SEED = 300, 20, 1000, 3
 SRCS = ("10.0.1.2", "10.0.2.2")
 IMPAIR = Impairment(loss=0.05, dup=0.02, reorder=0.1, reorder_depth=4)
-RATE = 800.0
+# packets/s per stream: what pybm-switch keeps up with on a busy 2-core machine with room
+# to spare (a frame lost in a socket buffer would be a loss the sender did not plan)
+RATE = 500.0
 GROUP = 5
 
 
@@ -133,7 +135,7 @@ def check_frames(out: str) -> None:
         missing = sum(1 for i in range(n * SLICES, (n + 1) * SLICES) if i not in arrived)
         rec = by_frame[n]
         if missing == 0:
-            assert rec["status"] == "complete", rec
+            assert rec["status"] == "complete", (rec, manifest["nic_counters"])
             with open(os.path.join(out, rec["file"]), "rb") as f:
                 assert f.read() == pattern_frame(n, SLICES * SIZE), f"frame {n} differs"
             assert os.path.getsize(os.path.join(out, f"frame-{n:06d}.png")) > 0
