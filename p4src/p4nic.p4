@@ -103,6 +103,9 @@ control NicIngress(inout headers_t hdr,
         // simple_switch and pybm alike), so egress must not subtract it again.
         meta.frame_len = sm.packet_length - meta.parsed_len;
 
+        if (sm.instance_type == PKT_INSTANCE_TYPE_RECIRC) {
+            meta.in_port = meta.recirc_in_port;   // fed back: as received on the wire
+        }
         port_config.apply();
         if (meta.role == ROLE_WIRE) {
             meta.direction = DIR_RX;
@@ -154,6 +157,8 @@ control NicIngress(inout headers_t hdr,
                 sm.egress_spec = meta.engine_port;
             } else if (meta.crypto_out == CRYPTO_OUT_CPU) {
                 sm.egress_spec = CPU_PORT;
+            } else if (meta.crypto_out == CRYPTO_OUT_FEEDBACK) {
+                sm.egress_spec = sm.ingress_port;   // recirculated in egress, never sent
             } else if (meta.crypto_out == CRYPTO_OUT_DELIVER) {
                 sm.priority = meta.regular_prio;
                 sm.egress_spec = meta.deliver_port;
@@ -201,6 +206,8 @@ control NicEgress(inout headers_t hdr,
     apply {
         if (sm.instance_type == PKT_INSTANCE_TYPE_INGRESS_CLONE) {
             capture_format.apply(hdr, meta, sm);
+        } else if (meta.crypto_out == CRYPTO_OUT_FEEDBACK) {
+            recirculate_preserving_field_list(FEEDBACK_FIELD_LIST);
         } else if (meta.crypto_out == CRYPTO_OUT_ENGINE || meta.crypto_out == CRYPTO_OUT_CPU) {
             // command frames for the engine / the driver leave as they are
         } else if (meta.direction == DIR_RX && meta.merge_hit == 1) {

@@ -168,6 +168,36 @@ class TransportOverIpv6(IpsecTest):
         self.no_other_packets()
 
 
+class NestedTunnelOverTransport(IpsecTest):
+    """Seed [0032]: ESP in tunnel mode around ESP in transport mode. The engine
+    removes the tunnel layer; the plaintext is ESP again, so the NIC feeds it back
+    (recirculation), key memory finds the inner SA and the engine decrypts once
+    more: 2 passes, tunnel flag set, the inner SA's key index and flow."""
+
+    def runTest(self):
+        inner_spi = self.spi + 1
+        fid = self.new_flow_id()
+        self.drv.add_esp_flow(NIC_IP, inner_spi, fid)
+        self.sa("chacha20-poly1305", key_index=11)                 # outer: tunnel
+        self.drv.add_sa(SecurityAssociation(dst=NIC_IP, spi=inner_spi, key=KEYS["aes-gcm-128"],
+                                             salt=SALT, key_index=12))   # inner: transport
+        before = self.events()
+        inner_peer = ScapySA(ESP, spi=inner_spi, crypt_algo="AES-GCM",
+                             crypt_key=KEYS["aes-gcm-128"] + SALT)
+        outer_peer = peer_sa(self.spi, "chacha20-poly1305", tunnel=True)
+        data = plain(5, b"two layers of ESP")
+        frame = pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC)
+                          / outer_peer.encrypt(inner_peer.encrypt(data, seq_num=5), seq_num=9)))
+        self.send(WIRE0, frame)
+        self.expect_plain(CONSUMER, data, RXF_FLOW_HIT | RXF_KEY_VALID | RXF_DECRYPTED
+                          | RXF_ICV_OK | RXF_TUNNEL | 2 * ONE_PASS, 12, fid)
+        self.wait_events(before, to_engine=2, decrypted=2)
+        # both layers' windows moved: the same frame again is a replay at the outer layer
+        self.send(WIRE0, frame)
+        self.wait_events(before, to_engine=2, decrypted=2, replay=1)
+        self.no_other_packets()
+
+
 class BadIcvAndWrongKeyDropped(IpsecTest):
     """A flipped ICV bit, and a datagram encrypted under another key: both fail the
     engine's ICV check, are dropped and counted; the window does not move."""

@@ -6,7 +6,9 @@
  * index, verifies the ICV and returns the result on the same port, where it
  * re-enters the pipeline: the seed's feedback path. Plaintext is delivered
  * behind an rx descriptor marked decrypted / ICV ok / tunnel, with the
- * number of engine passes.
+ * number of engine passes. A decrypted datagram that is ESP again (tunnel over
+ * transport, seed [0032]) is recirculated and goes through key memory and the
+ * engine once more.
  *
  * Anti-replay (RFC 4303 3.4.3): a 64-sequence-number window per SA in
  * registers, checked (read only) before the datagram goes to the engine and
@@ -22,6 +24,7 @@ const bit<8> CRYPTO_OUT_DROP    = 0;
 const bit<8> CRYPTO_OUT_ENGINE  = 1;   // request to the engine
 const bit<8> CRYPTO_OUT_DELIVER = 2;   // decrypted: to meta.deliver_port
 const bit<8> CRYPTO_OUT_CPU     = 3;   // key load / delete answers: to the driver
+const bit<8> CRYPTO_OUT_FEEDBACK = 4;  // decrypted, and ESP again: recirculated
 
 control IpsecDecrypt(inout headers_t hdr,
                      inout metadata_t meta,
@@ -121,8 +124,11 @@ control IpsecDecrypt(inout headers_t hdr,
             meta.decrypted = 1;
             meta.key_valid = 1;
             meta.key_index = hdr.crypto.key_index;
-            meta.tunnel = (bit<1>)(hdr.crypto.mode == CRYPTO_MODE_TUNNEL);
-            meta.passes = hdr.crypto.passes + 1;
+            meta.passes = (1w0 ++ hdr.crypto.passes[6:0]) + 1;
+            meta.tunnel = hdr.crypto.passes[7:7];   // a tunnel layer came off in an earlier pass
+            if (hdr.crypto.mode == CRYPTO_MODE_TUNNEL) {
+                meta.tunnel = 1;
+            }
             meta.flow_hit = hdr.crypto.flags[0:0];
             meta.flow_id = (bit<32>)hdr.crypto.context[31:18];
             meta.in_port = hdr.crypto.context[17:9];
@@ -138,6 +144,14 @@ control IpsecDecrypt(inout headers_t hdr,
                 hdr.ethernet.ether_type = ETHERTYPE_IPV6;
             }
             hdr.crypto.setInvalid();
+            if (hdr.esp.isValid()) {
+                // nested ESP (seed [0032]: tunnel over transport): the plaintext is
+                // fed back into the pipeline, where key memory finds the inner SA
+                // and sends it to the engine again
+                meta.recirc_in_port = meta.in_port;
+                meta.crypto_out = CRYPTO_OUT_FEEDBACK;
+                return;
+            }
             meta.crypto_out = CRYPTO_OUT_DELIVER;
             return;
         }
@@ -170,7 +184,7 @@ control IpsecDecrypt(inout headers_t hdr,
         hdr.crypto.mode = 0;
         hdr.crypto.next_hdr = 0;
         hdr.crypto.key_index = meta.key_index;
-        hdr.crypto.passes = meta.passes;
+        hdr.crypto.passes = meta.tunnel ++ meta.passes[6:0];
         hdr.crypto.flags = meta.sa_gen[6:0] ++ meta.flow_hit;
         hdr.crypto.spi = hdr.esp.spi;
         hdr.crypto.seq = hdr.esp.seq_no;

@@ -164,6 +164,7 @@ const bit<8>  CRYPTO_ST_NO_KEY     = 3;
 const bit<8>  CRYPTO_MODE_TUNNEL   = 2;
 const bit<32> MAX_SAS              = 1024;  // anti-replay state per key index
 const bit<32> REPLAY_WINDOW        = 64;    // RFC 4303 3.4.3: at least 32, 64 recommended
+const bit<8>  FEEDBACK_FIELD_LIST  = 2;     // metadata a recirculated packet keeps
 // ipsec_events counter indexes
 const bit<32> IE_TO_ENGINE   = 0;   // datagrams sent to the engine
 const bit<32> IE_DECRYPTED   = 1;   // came back decrypted, ICV good, delivered

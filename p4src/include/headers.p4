@@ -213,7 +213,7 @@ header p4nic_crypto_t {
     bit<8>   mode;         // answer: 1 transport, 2 tunnel
     bit<8>   next_hdr;     // answer: the ESP trailer's next header
     bit<16>  key_index;
-    bit<8>   passes;       // engine passes so far
+    bit<8>   passes;       // a tunnel layer came off before (1) ++ engine passes so far (7)
     bit<8>   flags;        // SA generation (7) ++ the packet hit a flow (1)
     bit<32>  spi;
     bit<32>  seq;
@@ -344,8 +344,12 @@ struct metadata_t {
     bit<1>    decrypt;         // the SA's datagrams go to the engine
     bit<16>   sa_gen;          // generation of the SA entry (tags anti-replay state)
     bit<1>    decrypted;       // a datagram the engine returned decrypted (ICV good)
-    bit<1>    tunnel;
-    bit<8>    passes;
+    @field_list(2)
+    bit<1>    tunnel;          // a tunnel-mode layer was removed (kept across passes)
+    @field_list(2)
+    bit<8>    passes;          // crypto engine passes so far (kept across recirculation)
+    @field_list(2)
+    bit<9>    recirc_in_port;  // the wire port of a packet fed back by recirculation
     bit<8>    crypto_out;      // CRYPTO_OUT_* (crypto.p4)
     bit<9>    engine_port;     // from the SA: the crypto engine's port
     bit<32>   exp_mkey;
