@@ -267,7 +267,7 @@ class ValidityChecker:
                             self.expr(x.value, state)
 
 
-def collect_warnings(program: ast.Program, root: Scope) -> list[str]:
+def collect_warnings(program: ast.Program, root: Scope, type_warnings: list[tuple] = ()) -> list[str]:
     diag = Diagnostics()
     table_actions: set[int] = set()
     controls: list[ast.ControlDecl] = []
@@ -283,6 +283,8 @@ def collect_warnings(program: ast.Program, root: Scope) -> list[str]:
         if d.loc is not None:
             files.setdefault(d.loc.file, len(files))
     late = unused_warnings(root, table_actions, files, diag)
+    for loc, kind, message, text in type_warnings:
+        diag.warn(loc, kind, message, text, word=False)
     vc = ValidityChecker(diag)
     for c in controls:
         vc.control(c)

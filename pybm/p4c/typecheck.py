@@ -44,11 +44,20 @@ _SIMPLE_TYPES: dict[str, P4Type] = {
 }
 
 
+class _EnumOrRepr:
+    """Expected type of a mask or range bound for a serializable enum key."""
+
+    def __init__(self, enum: EnumT) -> None:
+        self.enum = enum
+
+
 class TypeChecker(ExprChecker):
     def __init__(self, program: ast.Program) -> None:
         self.program = program
         self.globals = Scope(kind="global")
         self.errors: list[str] = []
+        # (loc, kind, message, caret text) of p4c's type-checking warnings, in order
+        self.type_warnings: list[tuple] = []
         self.match_kinds: list[str] = []
         self.instances: list[ast.Instantiation] = []  # top-level instantiations
         self.main: ast.Instantiation | None = None
@@ -383,7 +392,10 @@ class TypeChecker(ExprChecker):
             return
         if isinstance(it, ast.MaskKey):
             self.check_keyset_value(it.value, t, scope)
-            self.check_keyset_value(it.mask, t, scope)
+            tb = strip_newtype(t)
+            # a serializable enum key (E.X &&& 0xff00): the mask may be of the underlying type
+            mt = _EnumOrRepr(tb) if isinstance(tb, EnumT) and tb.repr is not None else t
+            self.check_keyset_value(it.mask, mt, scope)
         elif isinstance(it, ast.RangeKey):
             self.check_keyset_value(it.lo, t, scope)
             self.check_keyset_value(it.hi, t, scope)
@@ -394,8 +406,13 @@ class TypeChecker(ExprChecker):
             self.check_keyset_value(it, t, scope)
 
     def check_keyset_value(self, e: ast.Expr, t: P4Type, scope: Scope) -> None:
-        self.check_expr(e, scope, t)
-        self.require_assignable(t, e, e.loc)
+        if isinstance(t, _EnumOrRepr):
+            et = self.check_expr(e, scope, t.enum.repr)
+            if strip_newtype(et) is not t.enum:
+                self.require_assignable(t.enum.repr, e, e.loc)
+        else:
+            self.check_expr(e, scope, t)
+            self.require_assignable(t, e, e.loc)
         if getattr(e, "const", None) is None:
             raise CompileError(e.loc, "keyset values must be compile-time constants")
 

@@ -98,8 +98,16 @@ class ExprChecker(CallChecker):
         if isinstance(tb, BitT):
             lo = -(1 << (tb.width - 1)) if tb.signed else -(1 << tb.width)
             hi = (1 << tb.width) - 1
-            if not (lo <= v <= hi):
-                raise CompileError(e.loc, f"value {v} does not fit in {tb}")
+            if not (lo <= v <= hi) or (v < 0 and not tb.signed):
+                # p4c warns and keeps the low bits
+                sign = "s" if tb.signed else "w"
+                if v < 0 and not tb.signed:
+                    kind, msg = "mismatch", f"-{tb.width}w{-v}: negative value with unsigned type"
+                else:
+                    kind, msg = "overflow", f"{tb.width}{sign}{v}: value does not fit in {tb.width} bits"
+                lit = e.expr if isinstance(e, ast.Unary) and isinstance(e.expr, ast.IntLit) else e
+                text = lit.text if isinstance(lit, ast.IntLit) and lit.text else None
+                self.type_warnings.append((lit.loc, kind, msg, text))
             e.const = wrap(v, tb)
         e.type = t
 
@@ -437,7 +445,9 @@ class ExprChecker(CallChecker):
                     raise CompileError(e.loc, f"'{op}' needs numeric operands, not '{t}'")
                 if op in ("/", "%") and isinstance(st, BitT):
                     rv = getattr(e.right, "const", None)
-                    if rv is None or getattr(e.left, "const", None) is None:
+                    lv0 = getattr(e.left, "const", None)
+                    if (rv is None or lv0 is None) and not (lv0 == 0 and not st.signed):
+                        # p4c's strength reduction settles 0 / x, 0 % x, x / 2^k and x % 2^k
                         if not (isinstance(rv, int) and rv > 0 and rv & (rv - 1) == 0) or st.signed:
                             raise CompileError(e.loc, f"unsupported by pybm-p4c: '{op}' with a run-time "
                                                "operand (BMv2 has no division; use a power-of-two constant)")

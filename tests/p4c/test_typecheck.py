@@ -35,9 +35,18 @@ def test_well_typed_ingress():
         apply { if (t.apply().hit) { hdr.h.b = hdr.h.a[3:0] ++ 4w0; } }""")
 
 
+def test_literal_that_does_not_fit_warns_and_keeps_the_low_bits():
+    # p4c-bm2-ss: "[--Wwarn=overflow] warning: 8w300: value does not fit in 8 bits", value 300 & 0xff
+    prog, tc = ingress_check("apply { hdr.h.a = 300; hdr.h.b = -1; }")
+    assert [(k, m, t) for _, k, m, t in tc.type_warnings] == [
+        ("overflow", "8w300: value does not fit in 8 bits", "300"),
+        ("mismatch", "-8w1: negative value with unsigned type", "1")]
+    ig = next(d for d in prog.decls if isinstance(d, ast.ControlDecl) and d.name == "IG")
+    assert [st.rhs.const for st in ig.body.stmts] == [300 & 0xFF, 0xFF]
+
+
 @pytest.mark.parametrize("body,message", [
     ("apply { hdr.h.a = hdr.h.c; }", "cannot use a value of type 'bit<16>'"),
-    ("apply { hdr.h.a = 300; }", "does not fit"),
     ("apply { hdr.h.zz = 1; }", "has no field 'zz'"),
     ("apply { undefined_x = 1; }", "not declared"),
     ("apply { if (hdr.h.a) { } }", "condition must be bool"),

@@ -26,6 +26,7 @@ from ..midend.locations import (
 )
 from ..types import ActionEnumT, BoolT, strip_newtype, width_of
 from . import jsonexpr as J
+from .hoist import Hoister, contains_apply
 from .lower import Body, _has_side_effects
 
 _STRAIGHT = (ast.AssignStmt, ast.VarDecl, ast.ConstDecl, ast.EmptyStmt)
@@ -89,6 +90,8 @@ class PipelineBuilder:
         return cur
 
     def _straight(self, st: ast.Node) -> bool:
+        if isinstance(st, (ast.AssignStmt, ast.VarDecl, ast.CallStmt)) and contains_apply(st):
+            return False  # lower_stmt moves the table apply out of the expression
         if isinstance(st, _STRAIGHT):
             return True
         if isinstance(st, ast.ForStmt):
@@ -157,6 +160,9 @@ class PipelineBuilder:
     def lower_stmt(self, st: ast.Node, fr: Frame, nxt: str | None, ret: str | None) -> str | None:
         if isinstance(st, ast.BlockStmt):
             return self.lower_stmts(st.stmts, fr, nxt, ret)
+        if isinstance(st, (ast.AssignStmt, ast.VarDecl, ast.CallStmt)) and contains_apply(st) and not (
+                isinstance(st, ast.CallStmt) and getattr(st.call, "kind", "") == "table_apply"):
+            return self.lower_stmts(Hoister(self, fr).stmt(st), fr, nxt, ret)
         if self._straight(st):
             return self.straight_code([st], fr, nxt)
         if isinstance(st, ast.ReturnStmt):
@@ -365,10 +371,14 @@ class PipelineBuilder:
         low = self.prog.lowerer
         copy_outs = low.bind_params(bound, fr, callee, pre, decl.body, call)
         if copy_outs:
+            from .lower_calls import _walk_nodes
+            if any(isinstance(n, ast.ExitStmt) for n in _walk_nodes(decl)):
+                raise CompileError(call.loc, "unsupported by pybm-p4c: exit inside a control whose "
+                                             "out/inout argument got a temporary (copy-out on exit)")
             # copy-out of the arguments that were given temporaries, after the body
             post = Body()
             for dst, tmp in copy_outs:
-                low.copy_loc(dst, tmp, post, call)
+                low.copy_out(dst, tmp, fr, post, call)
             nxt = self.table_for_body(post, call, nxt)
         entry = self.lower_control_body(decl, callee, nxt)
         if pre.prims:

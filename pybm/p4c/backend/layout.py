@@ -104,6 +104,17 @@ class Layout:
         self.headers.append(HeaderInstance(name, self.header_type_for(st), metadata, st))
         return name
 
+    def new_varbit_var(self, base: str, vt: VarbitT) -> str:
+        """A varbit variable: a metadata header of one varbit field, as p4c makes it
+        (header type '$varbitN', field 'field')."""
+        tname = f"$varbit{vt.max_width}"
+        if tname not in self._htype_names:
+            self._htype_names.add(tname)
+            self.header_types.append(HeaderType(tname, [["field", "*"]], (vt.max_width + 7) // 8))
+        name = self.fresh(base)
+        self.headers.append(HeaderInstance(name, tname, True))
+        return name
+
     def union_type_for(self, st: StructT) -> str:
         key = id(st)
         if key in self._union_type_by_struct:

@@ -7,6 +7,7 @@ primitives (BMv2 actions may jump, as p4c-bm2-ss emits them).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,10 @@ class Body:
     ret_loc: Loc | None = None  # where a function's return value goes
     loops: list = field(default_factory=list)  # (continue label, break label) of enclosing loops
     labels: list[Label] = field(default_factory=list)
+    # copy-outs of the inlined calls being lowered (innermost last): an exit inside
+    # them still copies their out/inout temporaries back, as P4's copy-out says
+    exit_copies: list = field(default_factory=list)
+    end_label: Label | None = None  # the end of the primitives: BMv2 runs the rest of an action after 'exit'
 
     def emit(self, prim: dict) -> None:
         self.prims.append(prim)
@@ -71,6 +76,16 @@ class Body:
         self.labels.append(label)
 
     def finish(self) -> list[dict]:
+        if self.end_label is not None:
+            # a jump to the end as the last primitive is no jump at all
+            while self.prims and any(isinstance(prm, dict) and prm.get("_label") is self.end_label
+                                     for prm in self.prims[-1].get("parameters", [])):
+                self.prims.pop()
+            n = len(self.prims)
+            self.end_label.index = n
+            for lab in self.labels:
+                if lab.index is not None and lab.index > n:
+                    lab.index = n
         for p in self.prims:
             for prm in p.get("parameters", []):
                 lab = prm.get("_label") if isinstance(prm, dict) else None
@@ -232,6 +247,8 @@ class Lowerer(CallLowerer):
         if op in ("|+|", "|-|"):
             inner = J.op("+" if op == "|+|" else "-", a, b)
             return J.op("sat_cast" if t.signed else "usat_cast", inner, J.hexstr(t.width)), False
+        if op in ("/", "%") and getattr(e.left, "const", None) == 0:
+            return J.hexstr(0, t.width), False  # 0 / x and 0 % x (x was evaluated above)
         if op == "/":
             rv = getattr(e.right, "const", None)
             return self._wrap(J.op(">>", a, J.hexstr(rv.bit_length() - 1)), t), False
@@ -272,9 +289,7 @@ class Lowerer(CallLowerer):
             vb = J.d2b(b.field("$valid$").json())
             both_valid = J.op("and", va, vb)
             eqs = None
-            for fn, ft, _ in a.ptype.fields:
-                if isinstance(strip_newtype(ft), VarbitT):
-                    raise CompileError(node.loc, "unsupported by pybm-p4c: comparing headers with varbit fields")
+            for fn, _, _ in a.ptype.fields:  # a varbit field compares as BMv2's '==' of two varbits
                 x = J.op("==", a.field(fn).json(), b.field(fn).json())
                 eqs = x if eqs is None else J.op("and", eqs, x)
             both_invalid = J.op("and", J.op("not", None, va), J.op("not", None, vb))
@@ -439,7 +454,7 @@ class Lowerer(CallLowerer):
                 return DynElemLoc(base, idx, base.ptype.elem)
             raise CompileError(e.loc, "cannot index this value")
         if isinstance(e, ast.Slice):
-            raise CompileError(e.loc, "slice used as a location")
+            raise CompileError(e.loc, "unsupported by pybm-p4c: a slice used as a location here")
         if isinstance(e, ast.Call):
             loc = self.call(e, fr, body, want_result=True)
             if loc is None:
@@ -575,10 +590,12 @@ class Lowerer(CallLowerer):
             if isinstance(st.lhs, ast.Slice):
                 self.assign_slice(st, fr, body)
                 return
-            if _has_side_effects(st.rhs) and _lhs_has_runtime_index(st.lhs):
-                raise CompileError(st.loc, "unsupported by pybm-p4c: side effects in the value "
-                                   "assigned to a run-time indexed stack element")
-            dst = self.lvalue(st.lhs, fr, body)
+            lhs = st.lhs
+            if _has_side_effects(st.rhs) and _lhs_has_runtime_index(lhs):
+                # as p4c orders side effects: an index computed by a call is evaluated (into
+                # a temporary) before the calls on the right; a plain index is read after them
+                lhs = self.freeze_indices(lhs, fr, body)
+            dst = self.lvalue(lhs, fr, body)
             self.assign(dst, st.rhs, fr, body, st)
         elif isinstance(st, ast.CallStmt):
             self.call(st.call, fr, body, want_result=False)
@@ -650,7 +667,13 @@ class Lowerer(CallLowerer):
                 raise CompileError(st.loc, "unsupported by pybm-p4c: return here")
             body.emit(self.prim("_jump", [{"type": "hexstr", "_label": body.ret_label}], st))
         elif isinstance(st, ast.ExitStmt):
+            for copies, cfr, call in reversed(body.exit_copies):
+                for dst, tmp in copies:
+                    self.copy_out(dst, tmp, cfr, body, call)
             body.emit(self.prim("exit", [], st))
+            if body.end_label is None:
+                body.end_label = Label()
+            body.emit(self.prim("_jump", [{"type": "hexstr", "_label": body.end_label}], st))
         elif isinstance(st, (ast.BreakStmt, ast.ContinueStmt)):
             if not body.loops:
                 raise CompileError(st.loc, "break/continue outside a loop")
@@ -658,6 +681,20 @@ class Lowerer(CallLowerer):
             body.emit(self.prim("_jump", [{"type": "hexstr", "_label": target}], st))
         else:
             raise CompileError(getattr(st, "loc", None), f"unsupported statement {type(st).__name__} here")
+
+    def freeze_indices(self, e: ast.Expr, fr: Frame, body: Body) -> ast.Expr:
+        """A copy of the l-value e whose stack indices with calls read temporaries set now."""
+        if isinstance(e, (ast.Member, ast.Slice)):
+            n = copy.copy(e)
+            n.expr = self.freeze_indices(e.expr, fr, body)
+            return n
+        if isinstance(e, ast.Index):
+            n = copy.copy(e)
+            n.expr = self.freeze_indices(e.expr, fr, body)
+            if _has_side_effects(e.index):
+                n.index = self.snapshot(e.index, fr, body)
+            return n
+        return e
 
     def switch_in_action(self, st: ast.SwitchStmt, fr: Frame, body: Body) -> None:
         from ..types import ActionEnumT
@@ -693,13 +730,19 @@ class Lowerer(CallLowerer):
         body.place(end)
 
     def assign_slice(self, st: ast.AssignStmt, fr: Frame, body: Body) -> None:
-        sl = st.lhs
-        dst = self.lvalue(sl.expr, fr, body)
-        t = strip_newtype(sl.expr.type)
+        self.store_slice(st.lhs, st.rhs, fr, body, st)
+
+    def store_slice(self, sl: ast.Slice, rhs: ast.Expr | Loc, fr: Frame, body: Body, st) -> None:
+        """sl = rhs where sl is a slice (of a slice...) of a location; rhs an expression or a Loc."""
         hi, lo = sl.hi_value, sl.lo_value
-        w = t.width
+        base = sl.expr
+        while isinstance(base, ast.Slice):  # x[a:b][c:d] is x[b+c:b+d]
+            hi, lo = hi + base.lo_value, lo + base.lo_value
+            base = base.expr
+        dst = self.lvalue(base, fr, body)
+        w = strip_newtype(base.type).width
         keep = ((1 << w) - 1) & ~(((1 << (hi - lo + 1)) - 1) << lo)
-        val = self.data(st.rhs, fr, body)
+        val = self.data(rhs, fr, body) if isinstance(rhs, ast.Expr) else self.as_data(*self.read_loc(rhs, st))
         cur, _ = self.read_loc(dst, st)
         new = J.op("|", J.op("&", cur, J.hexstr(keep, w)),
                    J.op("&", J.op("<<", val, J.hexstr(lo)), J.hexstr(((1 << w) - 1) & ~keep, w)))

@@ -84,6 +84,14 @@ class CallLowerer:
             if isinstance(p.ptype, ObjectT):
                 callee.bind(p, self.lvalue(a, fr, body))
                 continue
+            if p.direction in ("out", "inout") and isinstance(a, ast.Slice):
+                # a slice argument: a temporary, copied in (inout) and stored back into the slice
+                tmp = self.alloc.alloc(p.ptype, p.name, loc=e.loc)
+                if p.direction == "inout":
+                    self.assign(tmp, a, fr, body, e)
+                callee.bind(p, tmp)
+                copy_outs.append((a, tmp))
+                continue
             if p.direction in ("out", "inout"):
                 dst = self.lvalue(a, fr, body)
                 root = roots[i]
@@ -95,9 +103,6 @@ class CallLowerer:
                 if isinstance(dst, DynElemLoc):
                     raise CompileError(a.loc, "unsupported by pybm-p4c: an out/inout argument at a "
                                               "run-time stack index whose storage the callee also reaches")
-                if decl_body is not None and any(isinstance(n, ast.ExitStmt) for n in _walk_nodes(decl_body)):
-                    raise CompileError(a.loc, "unsupported by pybm-p4c: exit in a callee whose out/inout "
-                                              "argument's storage it also reaches (copy-out order)")
                 tmp = self.alloc.alloc(p.ptype, p.name, loc=e.loc)
                 if p.direction == "inout":
                     self.copy_loc(tmp, dst, body, e)
@@ -127,6 +132,13 @@ class CallLowerer:
             callee.bind(p, tmp)
         return copy_outs
 
+    def copy_out(self, dst: Loc | ast.Slice, tmp: Loc, fr: Frame, body: Body, e: ast.Call) -> None:
+        """Copy a parameter's temporary back to the caller's argument (a location or a slice)."""
+        if isinstance(dst, ast.Slice):
+            self.store_slice(dst, tmp, fr, body, e)
+        else:
+            self.copy_loc(dst, tmp, body, e)
+
     def inline_function(self, e: ast.Call, fr: Frame, body: Body) -> Loc | None:
         d: ast.FunctionDecl = e.target
         parent = self.prog.decl_frame(d, fr)
@@ -140,10 +152,12 @@ class CallLowerer:
         from .lower import _has_control_flow
         if body.in_parser and _has_control_flow(d.body):
             raise CompileError(e.loc, "unsupported by pybm-p4c: functions with if/return called from a parser")
+        body.exit_copies.append((copy_outs, fr, e))
         self.stmt(d.body, callee, body)
+        body.exit_copies.pop()
         body.place(body.ret_label)
         for dst, tmp in copy_outs:
-            self.copy_loc(dst, tmp, body, e)
+            self.copy_out(dst, tmp, fr, body, e)
         result = body.ret_loc
         body.ret_label, body.ret_loc = saved
         return result
@@ -157,10 +171,12 @@ class CallLowerer:
         from .lower import Label
         body.ret_label = Label()
         body.ret_loc = None
+        body.exit_copies.append((copy_outs, fr, e))
         self.stmt(d.body, callee, body)
+        body.exit_copies.pop()
         body.place(body.ret_label)
         for dst, tmp in copy_outs:
-            self.copy_loc(dst, tmp, body, e)
+            self.copy_out(dst, tmp, fr, body, e)
         body.ret_label, body.ret_loc = saved
 
 

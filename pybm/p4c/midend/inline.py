@@ -76,7 +76,7 @@ class Allocator:
         if isinstance(b, IntT):
             raise CompileError(loc, f"variable '{name}' of type 'int' needs a fixed width")
         if isinstance(b, VarbitT):
-            raise CompileError(loc, "unsupported by pybm-p4c: varbit variables outside headers")
+            return FieldLoc(self.layout.new_varbit_var(name, b), "field", t)
         if isinstance(b, StructT):
             if b.kind == "header":
                 return HeaderLoc(self.layout.new_header(name, b, metadata), b)
