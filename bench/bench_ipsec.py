@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
+from benchutil import proc_cpu  # noqa: E402
 from p4nic.driver import NicDriver, PortMap, SecurityAssociation  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
 from scapy.all import IP, UDP, Ether, Raw, raw  # noqa: E402
@@ -32,13 +33,8 @@ from scapy.layers.ipsec import SecurityAssociation as ScapySA  # noqa: E402
 
 NIC_MAC, PEER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 KEY, SALT = bytes(range(16)), b"\x01\x02\x03\x04"
+
 P4NIC = str(Path(sys.executable).parent / "p4nic")
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def datagrams(count: int) -> list[bytes]:

@@ -34,12 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
+from benchutil import proc_cpu  # noqa: E402
 from p4nic.driver import NicDriver, PortMap  # noqa: E402
 from p4nic.hostmem import BufferRing, HostMemory  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
 from p4nic.merge import FrameRing, MergeGroup, MergeStream  # noqa: E402
-from p4nic.placement import PlacementAgent, open_raw_in_netns  # noqa: E402
-from p4nic.rawsock import recv_frame  # noqa: E402
+from p4nic.placement import PlacementAgent  # noqa: E402
+from p4nic.rawsock import open_raw_in_netns, recv_frame  # noqa: E402
 from p4nic.shmring import CompletionQueue  # noqa: E402
 from p4nic.softmerge import MergeConfig, SoftMerge  # noqa: E402
 
@@ -47,12 +48,6 @@ P4NIC = str(Path(sys.executable).parent / "p4nic")
 SLICES, SIZE, LOSS, RATE, SEED = 20, 1200, 0.05, 1500.0, 11
 SRCS = ("10.0.1.2", "10.0.2.2")
 NIC_MAC = "02:00:00:00:00:01"
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def send_cmd(ifaces: list[str], frames: int) -> list[str]:

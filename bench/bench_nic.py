@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "controlplane"))
 
+from benchutil import proc_cpu  # noqa: E402
 from p4nic import p4names as n  # noqa: E402
 from p4nic.driver import PSH_DIGEST_BATCH, Flow, NicDriver, PortMap  # noqa: E402
 from scapy.all import IP, TCP, Ether, raw  # noqa: E402
@@ -39,12 +40,6 @@ from pybm.switch.pcap import PcapWriter  # noqa: E402
 VENV_BIN = Path(sys.executable).parent
 NIC_MAC, PEER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 WAIT = 8          # seconds the switch waits before reading its input files (an integer: BMv2)
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

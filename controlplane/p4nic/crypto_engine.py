@@ -47,8 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from p4nic import p4names as n
 from p4nic.cryptoframe import CIPHER_NAMES, FRAME_HDR_SIZE, KEY_LOAD_HDR, KEY_SIZES, SALT_SIZE
-from p4nic.placement import PACKET_STATISTICS, SO_RCVBUFFORCE, open_raw_in_netns
-from p4nic.rawsock import PACKET_OUTGOING, SOL_PACKET, recv_frame
+from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
 
 log = logging.getLogger("p4nic.crypto")
 
@@ -94,7 +93,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-class CryptoEngine:
+class CryptoEngine(RawPortWorker):
     """ESP decryption and key memory behind the NIC's crypto port.
 
     ``iface`` is the outside end of the crypto port (None: only ``handle()`` is
@@ -311,15 +310,7 @@ class CryptoEngine:
             raise ValueError("CryptoEngine without an interface: use handle()")
         if self._thread is not None:
             raise RuntimeError("crypto engine already started")
-        sock = open_raw_in_netns(self.iface, self.netns, rcvbuf=self.rcvbuf,
-                                 promiscuous=self.promiscuous)
-        try:    # as root, beyond net.core.rmem_max: a burst of reassembled datagrams is large
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.rcvbuf)
-        except OSError:
-            pass
-        sock.setblocking(False)
-        self._sock = sock
-        self._stop.clear()
+        self._open(self.iface, self.netns, self.rcvbuf, self.promiscuous)
         self._thread = threading.Thread(target=self._read, name="crypto-engine", daemon=True)
         self._thread.start()
         log.info("crypto engine on %s%s", self.iface,
@@ -364,32 +355,6 @@ class CryptoEngine:
                 log.warning("crypto answer of %d bytes not sent: %s", len(answer), e)
                 break
         self.send_errors += 1
-
-    def kernel_drops(self) -> int:
-        """Frames the kernel dropped because the socket buffer was full."""
-        if self._sock is not None:
-            try:
-                raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-                self._kernel_drops += struct.unpack("II", raw)[1]   # reset by each read
-            except OSError:
-                pass
-        return self._kernel_drops
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.kernel_drops()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def __enter__(self) -> CryptoEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def stats(self) -> dict[str, int]:
         """Every counter, the loaded key slots and the kernel's socket drops."""

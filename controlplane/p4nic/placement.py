@@ -42,9 +42,7 @@ thread (or one caller of ``process()``) may produce into the completion queue.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import select
 import socket
 import struct
@@ -55,7 +53,7 @@ from collections.abc import Callable
 
 from p4nic import p4names as n
 from p4nic.hostmem import HostMemory
-from p4nic.rawsock import PACKET_OUTGOING, SOL_PACKET, open_raw, recv_frame
+from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
 from p4nic.shmring import CQE_SIZE, CompletionQueue, CqEntry, completion_from_bytes
 
 log = logging.getLogger("p4nic.placement")
@@ -65,9 +63,6 @@ MERGE_PLACE_SIZE = 32
 MERGE_PLACE = struct.Struct("!HBBHBBIQIIHH")
 _CQE_MKEY_ADDR = struct.Struct("!IQ")       # at offset 20 of a completion record
 _CQE_STATUS = 6
-PACKET_STATISTICS = 6
-SO_RCVBUFFORCE = 33
-CLONE_NEWNET = 0x40000000
 _MAGIC_HI, _MAGIC_LO = n.P4NIC_MAGIC >> 8, n.P4NIC_MAGIC & 0xFF
 _PLACE_TAG = bytes((_MAGIC_HI, _MAGIC_LO, n.PT_MERGE_PLACE, n.P4NIC_VERSION))
 _CQE_TAG = bytes((_MAGIC_HI, _MAGIC_LO, n.PT_COMPLETION, n.P4NIC_VERSION))
@@ -81,41 +76,7 @@ COUNTERS = ("received", "placed", "placed_bytes", "overwrites", "refused_key", "
             "completion_unknown_buffer", "cq_backlogged", "cq_dropped", "callback_errors")
 
 
-def open_raw_in_netns(iface: str, netns: str | None = None, rcvbuf: int | None = None,
-                      promiscuous: bool = False) -> socket.socket:
-    """``rawsock.open_raw`` on ``iface`` of network namespace ``netns`` (``ip netns`` name).
-
-    A socket belongs to the namespace it was created in for its whole life, so
-    a short-lived thread enters the namespace (setns changes only the calling
-    thread's), opens the socket there and exits; the caller's threads stay put.
-    """
-    if netns is None:
-        return open_raw(iface, rcvbuf=rcvbuf, promiscuous=promiscuous)
-    result: dict[str, object] = {}
-
-    def enter_and_open() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns({netns}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            result["sock"] = open_raw(iface, rcvbuf=rcvbuf, promiscuous=promiscuous)
-        except BaseException as e:  # handed to the caller's thread
-            result["error"] = e
-
-    t = threading.Thread(target=enter_and_open, name=f"netns-{netns}")
-    t.start()
-    t.join()
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["sock"]  # type: ignore[return-value]
-
-
-class PlacementAgent:
+class PlacementAgent(RawPortWorker):
     """Writes merge placement records into registered host memory and posts completions.
 
     ``iface`` is the NIC's placement port (None: only ``process()`` is used);
@@ -289,15 +250,8 @@ class PlacementAgent:
             raise ValueError("PlacementAgent without an interface: use process()")
         if self._thread is not None:
             raise RuntimeError("placement agent already started")
-        sock = open_raw_in_netns(self.iface, self.netns, rcvbuf=self.rcvbuf,
-                                 promiscuous=self.promiscuous)
-        try:    # as root, beyond net.core.rmem_max: bursts of 1200-byte slices are large
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.rcvbuf)
-        except OSError:
-            pass
-        sock.setblocking(False)
-        self._sock = sock
-        self._stop.clear()
+        # bursts of 1200-byte slices are large: a receive buffer beyond rmem_max
+        self._open(self.iface, self.netns, self.rcvbuf, self.promiscuous)
         self._thread = threading.Thread(target=self._read, name="placement-read", daemon=True)
         self._thread.start()
         log.info("placement agent reading %s%s", self.iface,
@@ -329,32 +283,6 @@ class PlacementAgent:
                 except Exception:                     # never let one frame stop the agent
                     self.malformed += 1
                     log.exception("placement frame of %d bytes", len(data))
-
-    def kernel_drops(self) -> int:
-        """Frames the kernel dropped because the socket buffer was full."""
-        if self._sock is not None:
-            try:
-                raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-                self._kernel_drops += struct.unpack("II", raw)[1]   # reset by each read
-            except OSError:
-                pass
-        return self._kernel_drops
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.kernel_drops()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def __enter__(self) -> PlacementAgent:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def stats(self) -> dict[str, int]:
         """Every counter, plus the backlog depth now and the kernel's socket drops."""

@@ -11,8 +11,11 @@ not import pybm, so the few lines live here too.)
 
 from __future__ import annotations
 
+import ctypes
+import os
 import socket
 import struct
+import threading
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -25,6 +28,9 @@ TP_STATUS_VLAN_TPID_VALID = 1 << 6
 ETH_P_8021Q = 0x8100
 _AUXDATA = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
 MAX_FRAME = 65536
+PACKET_STATISTICS = 6
+SO_RCVBUFFORCE = 33
+CLONE_NEWNET = 0x40000000
 
 
 def open_raw(iface: str, rcvbuf: int | None = None, promiscuous: bool = False) -> socket.socket:
@@ -58,3 +64,83 @@ def recv_frame(sock: socket.socket) -> tuple[bytes, int]:
             data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
         break
     return data, addr[2]
+
+
+def open_raw_in_netns(iface: str, netns: str | None = None, rcvbuf: int | None = None,
+                      promiscuous: bool = False) -> socket.socket:
+    """``rawsock.open_raw`` on ``iface`` of network namespace ``netns`` (``ip netns`` name).
+
+    A socket belongs to the namespace it was created in for its whole life, so
+    a short-lived thread enters the namespace (setns changes only the calling
+    thread's), opens the socket there and exits; the caller's threads stay put.
+    """
+    if netns is None:
+        return open_raw(iface, rcvbuf=rcvbuf, promiscuous=promiscuous)
+    result: dict[str, object] = {}
+
+    def enter_and_open() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns({netns}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            result["sock"] = open_raw(iface, rcvbuf=rcvbuf, promiscuous=promiscuous)
+        except BaseException as e:  # handed to the caller's thread
+            result["error"] = e
+
+    t = threading.Thread(target=enter_and_open, name=f"netns-{netns}")
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["sock"]  # type: ignore[return-value]
+
+
+class RawPortWorker:
+    """A raw socket on one interface served by a reader thread (the placement agent,
+    the crypto engine): opening it (in a namespace, with a receive buffer beyond
+    net.core.rmem_max where root may), stopping, the kernel's drop count."""
+
+    _sock: socket.socket | None = None
+    _thread: threading.Thread | None = None
+    _kernel_drops: int = 0
+
+    def _open(self, iface: str, netns: str | None, rcvbuf: int, promiscuous: bool) -> None:
+        sock = open_raw_in_netns(iface, netns, rcvbuf=rcvbuf, promiscuous=promiscuous)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)
+        except OSError:
+            pass
+        sock.setblocking(False)
+        self._sock = sock
+        self._stop.clear()
+
+    def kernel_drops(self) -> int:
+        """Frames the kernel dropped because the socket buffer was full."""
+        if self._sock is not None:
+            try:
+                raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+                self._kernel_drops += struct.unpack("II", raw)[1]   # reset by each read
+            except OSError:
+                pass
+        return self._kernel_drops
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.kernel_drops()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self):  # noqa: ANN204 (the subclass)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

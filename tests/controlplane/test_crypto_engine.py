@@ -34,8 +34,7 @@ from p4nic.cryptoframe import (
     sa_key_load_frame,
 )
 from p4nic.model import SecurityAssociation
-from p4nic.placement import open_raw_in_netns
-from p4nic.rawsock import PACKET_OUTGOING, recv_frame
+from p4nic.rawsock import PACKET_OUTGOING, open_raw_in_netns, recv_frame
 from scapy.layers.inet import ICMP, IP, UDP, IPOption_RR
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
