@@ -92,7 +92,7 @@ const bit<16> RID_ACK     = 2;       // NIC-generated TCP acknowledgment
 // ---- redundant-stream merge (seed 000, merge.p4) ----------------------------
 const bit<32> MERGE_GROUPS  = 64;    // merge groups (the seed's QPs); registers per group
 const bit<32> WINDOW_WORDS  = 16;    // PSN window words per group: 32 PSNs each
-const bit<32> MERGE_WINDOW_MAX = 480; // (WINDOW_WORDS - 1) * 32: PSNs a window can hold
+// a window holds up to (WINDOW_WORDS - 1) * 32 = 480 PSNs (the driver checks window_psns)
 const bit<32> FRAME_SLOTS   = 32;    // frame counters per group and parity (64 in flight)
 // group context flags
 const bit<8>  MGF_OVERWRITE = 0x01;  // duplicates are placed again (seed [0010] alternative)
@@ -155,8 +155,8 @@ const bit<16> RXF_TUNNEL     = 0x0080;  // tunnel mode: the inner packet is deli
 
 // ---- lookaside crypto engine (crypto.p4) -------------------------------------
 const bit<8>  CRYPTO_OP_DECRYPT    = 1;
-const bit<8>  CRYPTO_OP_KEY_LOAD   = 2;
-const bit<8>  CRYPTO_OP_KEY_DELETE = 3;
+// ops 2 (KEY_LOAD) and 3 (KEY_DELETE) come from the driver; the pipeline only passes
+// their answers to the CPU port (p4nic/p4names.py has the values)
 const bit<8>  CRYPTO_ST_REQUEST    = 0;
 const bit<8>  CRYPTO_ST_OK         = 1;
 const bit<8>  CRYPTO_ST_BAD_ICV    = 2;
