@@ -363,3 +363,47 @@ def merge_recv(backend: Backend, iface: str, out_dir: str, group: dict[str, Any]
                    "error_completions": result.errors, "frames": result.frames,
                    "nic_counters": result.counters, "agent": result.agent}, f, indent=1)
     return result
+
+
+def check_received(out_dir: str, plan: SendPlan, imps: list[Impairment], seed: int,
+                   frame_source: Callable[[int], bytes], tail: int = 5) -> dict[str, Any]:
+    """Compare merge-recv's output with what merge-send really sent (its seeded
+    schedule): every frame whose slices each went out on at least one path must be
+    complete and byte-exact; every other frame reported with its missing-slice count,
+    or, within the last ``tail`` frames (no later packet pushes them out of the
+    window), as not completed. Returns counts and a list of problems (empty: good)."""
+    arrived = {i for _t, _s, i in stream_schedule(plan, imps, seed)}
+    with open(os.path.join(out_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    by_frame = {f["frame"]: f for f in manifest["frames"]}
+    problems: list[str] = []
+    if sorted(by_frame) != list(range(plan.frames)):
+        problems.append(f"manifest lists frames {sorted(by_frame)[:5]}..., "
+                        f"expected 0..{plan.frames - 1}")
+    complete = errors = 0
+    for n in range(plan.frames):
+        first = n * plan.slices
+        missing = sum(1 for i in range(first, first + plan.slices) if i not in arrived)
+        rec = by_frame.get(n, {"status": "absent"})
+        if missing == 0:
+            if rec["status"] != "complete":
+                problems.append(f"frame {n}: every slice was sent, status {rec['status']}")
+                continue
+            with open(os.path.join(out_dir, rec["file"]), "rb") as f:
+                if f.read() != frame_source(n):
+                    problems.append(f"frame {n}: bytes differ from what was sent")
+            complete += 1
+        elif rec["status"] == "missing":
+            if rec["missing"] != missing:
+                problems.append(f"frame {n}: {rec['missing']} missing reported, {missing} lost")
+            errors += 1
+        elif not (rec["status"] == "not completed" and n >= plan.frames - tail):
+            problems.append(f"frame {n}: {missing} slices lost everywhere, status "
+                            f"{rec['status']}")
+    c = manifest.get("nic_counters") or {}
+    if c.get("completions") != complete or c.get("error_completions") != errors:
+        problems.append(f"NIC counters {c} vs {complete} complete, {errors} errors")
+    if c.get("placed") != len(arrived):
+        problems.append(f"NIC placed {c.get('placed')} slices, {len(arrived)} were sent")
+    return {"complete": complete, "errors": errors, "arrived": len(arrived),
+            "counters": c, "agent": manifest.get("agent") or {}, "problems": problems}

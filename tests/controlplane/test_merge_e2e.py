@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from p4nic.mergetools import Impairment, SendPlan, pattern_frame, stream_schedule
+from p4nic.mergetools import Impairment, SendPlan, check_received, pattern_frame
 
 from .test_daemon_cli import Daemon, daemon  # noqa: F401  (the daemon fixture)
 
@@ -62,56 +62,11 @@ def test_merge_send_to_merge_recv(daemon: Daemon, lab, tmp_path) -> None:  # noq
 
     # what really went out on each path: the sender's own seeded schedule
     plan = SendPlan(FRAMES, SLICES, SIZE, rate_pps=RATE)
-    arrived = {i for _t, _s, i in stream_schedule(plan, [IMPAIR, IMPAIR], SEED)}
-    manifest = json.load(open(os.path.join(out, "manifest.json")))
-    by_frame = {f["frame"]: f for f in manifest["frames"]}
-    assert sorted(by_frame) == list(range(FRAMES))
-    complete = errors = 0
-    for n in range(FRAMES):
-        missing = sum(1 for i in range(n * SLICES, (n + 1) * SLICES) if i not in arrived)
-        rec = by_frame[n]
-        if missing == 0:
-            assert rec["status"] == "complete", rec
-            with open(os.path.join(out, rec["file"]), "rb") as f:
-                assert f.read() == pattern_frame(n, SLICES * SIZE), f"frame {n} differs"
-            assert os.path.getsize(os.path.join(out, f"frame-{n:06d}.png")) > 0
-            complete += 1
-        elif rec["status"] == "missing":
-            assert rec["missing"] == missing, rec
-            errors += 1
-        else:   # the window never moved past the last frames
-            assert rec["status"] == "not completed" and n >= FRAMES - 5, rec
-    assert complete > 250 and errors > 0
-    c = manifest["nic_counters"]
-    assert c["completions"] == complete and c["error_completions"] == errors
-    assert c["duplicates"] > 0 and c["placed"] == len(arrived)
-    assert manifest["agent"]["refused_key"] == manifest["agent"]["refused_bounds"] == 0
-
-
-def test_merge_commands_through_the_daemon(daemon: Daemon, lab) -> None:  # noqa: F811
-    d = daemon
-    g = d.json("merge", "group-add", "--group", "9", "--slice-size", "1200", "--slices", "40",
-               "--mode", "overwrite", "--window", "128")
-    assert g["group"] == 9 and g["mode"] == "overwrite" and g["record_port"] == 4
-    assert g["generation"] != 0
-    again = d.cli("merge", "group-add", "--group", "9", "--slice-size", "1200", "--slices", "40")
-    assert again.returncode == 1 and "merge group 9 already exists" in again.stderr
-    bad = d.cli("merge", "group-add", "--group", "9", "--slice-size", "1200")
-    assert bad.returncode == 2 and "--slices" in bad.stderr
-    refused = d.cli("merge", "group-add", "--group", "70", "--slice-size", "1", "--slices", "500")
-    assert refused.returncode == 1 and "group=70 is outside 0..63" in refused.stderr
-    s = d.json("merge", "stream-add", "--group", "9", "--stream", "1", "--dst", "10.0.0.1",
-               "--dport", "5004", "--in-port", "1", "--psn-offset", "100")
-    assert s["in_port"] == 1 and s["psn_offset"] == 100
-    p = d.json("merge", "post", "--group", "9", "--frame", "2", "--mkey", "0x100",
-               "--buf-base", "0x10000")
-    assert (p["first_psn"], p["last_psn"]) == (80, 119)
-    shown = d.json("merge", "groups")
-    assert shown[0]["streams"][0]["psn_offset"] == 100 and len(shown[0]["posted"]) == 1
-    c = d.json("merge", "counters", "--group", "9")
-    assert c["placed"] == 0 and c["streams"][0]["packets"] == 0
-    assert d.json("merge", "retire", "--group", "9", "--frame", "2") == {"retired": 2}
-    not_posted = d.cli("merge", "retire", "--group", "9", "--frame", "2")
-    assert not_posted.returncode == 1 and "not posted" in not_posted.stderr
-    assert d.json("merge", "group-del", "--group", "9") == {"removed": 9}
-    assert d.json("merge", "groups") == []
+    r = check_received(out, plan, [IMPAIR, IMPAIR], SEED,
+                       lambda n: pattern_frame(n, SLICES * SIZE))
+    assert r["problems"] == []
+    assert r["complete"] > 250 and r["errors"] > 0 and r["counters"]["duplicates"] > 0
+    assert r["agent"]["refused_key"] == r["agent"]["refused_bounds"] == 0
+    assert all(os.path.getsize(os.path.join(out, f"frame-{f['frame']:06d}.png")) > 0
+               for f in json.load(open(os.path.join(out, "manifest.json")))["frames"]
+               if f["status"] == "complete")

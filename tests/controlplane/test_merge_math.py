@@ -141,3 +141,33 @@ def test_cyclic_group_validation() -> None:
         MergeGroup(group=2, slice_size=1200, slices_per_frame=64, cyclic=True, ring_slices=32)
     with pytest.raises(NicConfigError, match="set cyclic=True"):
         MergeGroup(group=2, slice_size=1200, slices_per_frame=64, ring_slices=32)
+
+
+def test_check_received_finds_what_is_wrong(tmp_path) -> None:
+    import json
+
+    from p4nic.mergetools import check_received
+    plan = SendPlan(frames=3, slices=4, slice_size=8, rate_pps=100.0)
+    imps = [Impairment(loss=0.2), Impairment(loss=0.2)]
+    sched = stream_schedule(plan, imps, seed=4)
+    arrived = {i for _t, _s, i in sched}
+    frames = []
+    for fr in range(3):
+        lost = sum(1 for i in range(fr * 4, fr * 4 + 4) if i not in arrived)
+        if lost:
+            frames.append({"frame": fr, "status": "missing", "missing": lost})
+        else:
+            name = f"frame-{fr:06d}.raw"
+            (tmp_path / name).write_bytes(pattern_frame(fr, 32, 8))
+            frames.append({"frame": fr, "status": "complete", "file": name})
+    ok = sum(f["status"] == "complete" for f in frames)
+    manifest = {"frames": frames, "nic_counters": {"completions": ok,
+                                                   "error_completions": 3 - ok,
+                                                   "placed": len(arrived)}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    source = lambda n: pattern_frame(n, 32, 8)  # noqa: E731
+    assert check_received(str(tmp_path), plan, imps, 4, source)["problems"] == []
+    whole = next(f for f in frames if f["status"] == "complete")
+    (tmp_path / whole["file"]).write_bytes(bytes(32))          # a torn frame
+    got = check_received(str(tmp_path), plan, imps, 4, source)["problems"]
+    assert got == [f"frame {whole['frame']}: bytes differ from what was sent"]
