@@ -198,6 +198,23 @@ class NestedTunnelOverTransport(IpsecTest):
         self.no_other_packets()
 
 
+class AesCbcHmacSha256(IpsecTest):
+    """AES-128-CBC with HMAC-SHA-256-128 (RFC 3602, RFC 4868): no salt, a 16-byte IV;
+    the NIC delivers what scapy encrypted."""
+
+    def runTest(self):
+        enc, auth = bytes(range(16, 32)), bytes(range(200, 232))
+        self.drv.add_sa(SecurityAssociation(dst=NIC_IP, spi=self.spi, key=enc + auth,
+                                            cipher="aes-cbc-hmac-sha256", key_index=13))
+        peer = ScapySA(ESP, spi=self.spi, crypt_algo="AES-CBC", crypt_key=enc,
+                       auth_algo="SHA2-256-128", auth_key=auth)
+        inner = plain(3, b"block cipher " * 7)
+        self.send(WIRE0, wire(peer, inner, 3))
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | ONE_PASS, 13)
+        self.no_other_packets()
+
+
 class BadIcvAndWrongKeyDropped(IpsecTest):
     """A flipped ICV bit, and a datagram encrypted under another key: both fail the
     engine's ICV check, are dropped and counted; the window does not move."""

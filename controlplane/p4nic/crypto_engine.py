@@ -41,8 +41,11 @@ import socket
 import struct
 import threading
 from collections import Counter
+from hmac import compare_digest
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from p4nic import p4names as n
@@ -51,7 +54,34 @@ from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
 
 log = logging.getLogger("p4nic.crypto")
 
-Aead = AESGCM | ChaCha20Poly1305
+
+
+class AesCbcHmacSha256:
+    """AES-128-CBC (RFC 3602) with HMAC-SHA-256-128 (RFC 4868), behind the AEAD
+    interface the engine uses: ``decrypt(nonce, data, aad)``. The engine passes
+    salt || the first 8 IV bytes as the nonce and the rest of the ESP payload as
+    data, so the 16-byte IV is nonce[4:] + data[:8]; the ICV (the HMAC, cut to 16
+    bytes) covers SPI || seq || IV || ciphertext and is checked first."""
+
+    def __init__(self, key: bytes):
+        self._aes = algorithms.AES(key[:16])
+        self._auth = key[16:]
+
+    def decrypt(self, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
+        data = bytes(data)
+        if len(data) < 8 + 16 + 16 or (len(data) - 8 - 16) % 16:
+            raise InvalidTag()                 # not whole AES blocks: cannot be ours
+        iv = bytes(nonce[4:]) + data[:8]
+        ct, icv = data[8:-16], data[-16:]
+        mac = hmac.HMAC(self._auth, hashes.SHA256())
+        mac.update(bytes(aad) + iv + ct)
+        if not compare_digest(mac.finalize()[:16], icv):
+            raise InvalidTag()
+        dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
+        return dec.update(ct) + dec.finalize()
+
+
+Aead = AESGCM | ChaCha20Poly1305 | AesCbcHmacSha256
 Frame = bytes | bytearray
 
 COUNTERS = ("received", "requests", "decrypted", "bad_icv", "no_key", "malformed",
@@ -70,7 +100,8 @@ _ESP_MIN = 8 + _IV + 2 + _ICV       # header, IV, pad length + next header, ICV
 _PADDING = bytes(range(1, 256))     # RFC 4303 §2.4 default padding 1, 2, 3, ...
 _WORDS = {ihl: struct.Struct(f"!{ihl * 2}H") for ihl in range(5, 16)}
 _AEADS = {n.CRYPTO_CIPHER_AES_GCM_128: AESGCM, n.CRYPTO_CIPHER_AES_GCM_256: AESGCM,
-          n.CRYPTO_CIPHER_CHACHA20_POLY1305: ChaCha20Poly1305}
+          n.CRYPTO_CIPHER_CHACHA20_POLY1305: ChaCha20Poly1305,
+          n.CRYPTO_CIPHER_AES_CBC_HMAC_SHA256: AesCbcHmacSha256}
 _IPPROTO_ESP = 50
 _IPPROTO_IPIP = 4
 _IPPROTO_IPV6 = 41

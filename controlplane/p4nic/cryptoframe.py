@@ -45,10 +45,12 @@ CIPHER_CODES: dict[str, int] = {
     "aes-gcm-128": n.CRYPTO_CIPHER_AES_GCM_128,
     "aes-gcm-256": n.CRYPTO_CIPHER_AES_GCM_256,
     "chacha20-poly1305": n.CRYPTO_CIPHER_CHACHA20_POLY1305,
+    "aes-cbc-hmac-sha256": n.CRYPTO_CIPHER_AES_CBC_HMAC_SHA256,
 }
 CIPHER_NAMES: dict[int, str] = {code: name for name, code in CIPHER_CODES.items()}
 KEY_SIZES: dict[int, int] = {n.CRYPTO_CIPHER_AES_GCM_128: 16, n.CRYPTO_CIPHER_AES_GCM_256: 32,
-                             n.CRYPTO_CIPHER_CHACHA20_POLY1305: 32}
+                             n.CRYPTO_CIPHER_CHACHA20_POLY1305: 32,
+                             n.CRYPTO_CIPHER_AES_CBC_HMAC_SHA256: 48}
 OP_NAMES = {n.CRYPTO_OP_DECRYPT: "decrypt", n.CRYPTO_OP_KEY_LOAD: "key-load",
             n.CRYPTO_OP_KEY_DELETE: "key-delete"}
 STATUS_NAMES = {n.CRYPTO_ST_REQUEST: "request", n.CRYPTO_ST_OK: "ok",
@@ -252,5 +254,6 @@ def sa_key_load_frame(sa: SecurityAssociation, *, context: int = 0,
     """KEY_LOAD for an SA of the driver's SA database (key_index, key and salt set)."""
     if sa.key_index is None or not sa.key:
         raise CryptoFrameError(f"SA spi 0x{sa.spi:x}: no key_index or no key to load")
-    return key_load_frame(sa.key_index, sa.cipher, sa.key, sa.salt, context=context,
+    salt = sa.salt or bytes(SALT_SIZE)      # AES-CBC + HMAC has no salt: zeros
+    return key_load_frame(sa.key_index, sa.cipher, sa.key, salt, context=context,
                           dst_mac=dst_mac, src_mac=src_mac)

@@ -40,13 +40,15 @@ def resolve_decrypt(sa: SecurityAssociation, crypto_port: int | None) -> Securit
     """The SA with ``decrypt`` decided: by default when there is an engine and the SA
     has what it needs (key and 4-byte salt); otherwise key memory only marks."""
     decrypt = sa.decrypt
+    needs_salt = sa.cipher != "aes-cbc-hmac-sha256"
     if decrypt is None:
-        decrypt = crypto_port is not None and bool(sa.key) and len(sa.salt) == 4
+        decrypt = crypto_port is not None and bool(sa.key) and (
+            len(sa.salt) == 4 or not needs_salt)
     if decrypt:
         if crypto_port is None:
             raise NicConfigError(f"SA 0x{sa.spi:x}: decrypt needs a crypto engine port "
                                  f"(PortMap.crypto)")
-        if not sa.key or len(sa.salt) != 4:
+        if not sa.key or (needs_salt and len(sa.salt) != 4):
             raise NicConfigError(f"SA 0x{sa.spi:x}: decrypt needs the key and a 4-byte salt "
                                  f"(RFC 4106 / RFC 7634 nonce)")
         if sa.key_index is not None and sa.key_index >= n.MAX_SAS:

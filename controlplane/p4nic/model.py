@@ -246,7 +246,10 @@ def validate_handling(flow_id: int, state: str, deliver_port: int | None, ack_ev
         raise NicConfigError("ZERO_COPY needs a buffer: buf_size > 0")
 
 
-CIPHERS = ("aes-gcm-128", "aes-gcm-256", "chacha20-poly1305")
+CIPHERS = ("aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", "aes-cbc-hmac-sha256")
+# key bytes per cipher; aes-cbc-hmac-sha256: 16 (AES-128) then 32 (the HMAC key)
+KEY_LENGTHS = {"aes-gcm-128": 16, "aes-gcm-256": 32, "chacha20-poly1305": 32,
+               "aes-cbc-hmac-sha256": 48}
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ class SecurityAssociation:
                     raise NicConfigError(f"sa {name} must be hex, got '{value}'") from None
         if self.cipher not in CIPHERS:
             raise NicConfigError(f"cipher '{self.cipher}' is not one of {', '.join(CIPHERS)}")
-        want = {"aes-gcm-128": 16, "aes-gcm-256": 32, "chacha20-poly1305": 32}[self.cipher]
+        want = KEY_LENGTHS[self.cipher]
         if self.key and len(self.key) != want:
             raise NicConfigError(f"{self.cipher} needs a {want}-byte key, got {len(self.key)}")
 

@@ -503,3 +503,25 @@ def test_crypto_engine_command_runs_until_sigterm_and_prints_stats() -> None:
         if sock is not None:
             sock.close()
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+@pytest.mark.parametrize("tunnel", [False, True])
+def test_aes_cbc_hmac_sha256_against_scapy(tunnel: bool) -> None:
+    """RFC 3602 AES-128-CBC + RFC 4868 HMAC-SHA-256-128: scapy encrypts, the engine's
+    plaintext is what scapy encrypted; one flipped ICV bit is BAD_ICV."""
+    enc, auth = bytes(range(16)), bytes(range(50, 82))
+    kw = {"tunnel_header": IP(src="192.0.2.9", dst="10.0.0.2")} if tunnel else {}
+    peer = ScapySA(ESP, spi=0x77, crypt_algo="AES-CBC", crypt_key=enc,
+                   auth_algo="SHA2-256-128", auth_key=auth, **kw)
+    eng = CryptoEngine(None)
+    eng.handle(key_load_frame(5, "aes-cbc-hmac-sha256", enc + auth, bytes(4)))
+    inner = IP(src="10.0.0.1", dst="10.0.0.2", id=3) / UDP(sport=1, dport=2) / Raw(b"cbc" * 30)
+    datagram = bytes(peer.encrypt(inner, seq_num=4))
+    head, body = parse_crypto_frame(eng.handle(decrypt_request_frame(datagram, 5)))
+    assert head.status == n.CRYPTO_ST_OK
+    assert head.mode == (n.CRYPTO_MODE_TUNNEL if tunnel else n.CRYPTO_MODE_TRANSPORT)
+    assert body == bytes(IP(bytes(inner)))
+    bad = bytearray(datagram)
+    bad[-1] ^= 1
+    head, body = parse_crypto_frame(eng.handle(decrypt_request_frame(bytes(bad), 5)))
+    assert head.status == n.CRYPTO_ST_BAD_ICV and body == bytes(bad)
