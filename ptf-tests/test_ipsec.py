@@ -34,7 +34,7 @@ from base_test import (
     rx_meta_bytes,
 )
 from p4nic.driver import SecurityAssociation
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, defragment, fragment
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
@@ -49,7 +49,7 @@ KEYS = {"aes-gcm-128": bytes(range(16)), "aes-gcm-256": bytes(range(32, 64)),
 SCAPY_ALGO = {"aes-gcm-128": "AES-GCM", "aes-gcm-256": "AES-GCM",
               "chacha20-poly1305": "CHACHA20-POLY1305"}
 EVENTS = ("to_engine", "decrypted", "bad_icv", "replay", "too_old", "engine_no_key",
-          "engine_error", "foreign")
+          "engine_error", "foreign", "fragment_to_host")
 
 
 def peer_sa(spi: int, cipher: str, key: bytes | None = None, tunnel: bool = False) -> ScapySA:
@@ -212,6 +212,53 @@ class AesCbcHmacSha256(IpsecTest):
         self.send(WIRE0, wire(peer, inner, 3))
         self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
                           | ONE_PASS, 13)
+        self.no_other_packets()
+
+
+class FragmentedAfterEncryptionGoesToTheHostStack(IpsecTest):
+    """Seed 004's first branch without NIC reassembly (not there yet): an ESP datagram
+    fragmented after encryption is never sent to the engine in pieces; every fragment
+    reaches the host stack as it came (the first marked with the key index) and
+    counted, and the host, reassembling and decrypting, gets what scapy encrypted."""
+
+    def runTest(self):
+        self.sa("aes-gcm-128", key_index=14)
+        before = self.events()
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        inner = plain(8, bytes(range(256)) * 6)
+        esp_ip = peer.encrypt(inner, seq_num=8)
+        frags = fragment(esp_ip, fragsize=600)
+        self.assertGreater(len(frags), 1)
+        got = []
+        for i, f in enumerate(frags):
+            frame = pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f))
+            self.send(WIRE0, frame)
+            if i == 0:
+                exp = rx_meta_bytes(RXF_KEY_VALID, 0, WIRE0, 0, 0, key_index=14) + frame
+                got.append(self.expect(HOST_STACK, exp, dont_care=[RX_META_TS, (20, 4)],
+                                       what="first fragment")[32:])
+            else:
+                got.append(self.expect_unchanged(HOST_STACK, frame))
+        self.wait_events(before, fragment_to_host=1)
+        whole = defragment([Ether(g)[IP] for g in got])[0]
+        self.assertEqual(bytes(peer.decrypt(IP(bytes(whole)))), bytes(IP(bytes(inner))))
+        self.no_other_packets()
+
+
+class FragmentedBeforeEncryptionDecryptedPerFragment(IpsecTest):
+    """Seed 004's second branch: the inner datagram was fragmented before tunnel-mode
+    encryption, so each ESP datagram is whole and decrypts on its own; the NIC
+    delivers each plaintext fragment (reassembling them is the part not there yet)."""
+
+    def runTest(self):
+        self.sa("aes-gcm-256", key_index=15)
+        peer = peer_sa(self.spi, "aes-gcm-256", tunnel=True)
+        inner_frags = fragment(plain(9, b"z" * 1400), fragsize=512)
+        self.assertEqual(len(inner_frags), 3)
+        for seq, f in enumerate(inner_frags, start=1):
+            self.send(WIRE0, wire(peer, f, seq))
+            self.expect_plain(HOST_STACK, IP(bytes(f)), RXF_KEY_VALID | RXF_DECRYPTED
+                              | RXF_ICV_OK | RXF_TUNNEL | ONE_PASS, 15)
         self.no_other_packets()
 
 

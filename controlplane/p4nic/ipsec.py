@@ -33,7 +33,7 @@ ANSWER_TIMEOUT = 5.0
 STATUS_NAMES = {n.CRYPTO_ST_OK: "ok", n.CRYPTO_ST_BAD_ICV: "bad ICV", n.CRYPTO_ST_NO_KEY: "no key",
                 n.CRYPTO_ST_MALFORMED: "malformed", n.CRYPTO_ST_UNSUPPORTED: "unsupported"}
 IPSEC_EVENT_NAMES = ("to_engine", "decrypted", "bad_icv", "replay", "too_old", "engine_no_key",
-                     "engine_error", "foreign")
+                     "engine_error", "foreign", "fragment_to_host")
 
 
 def resolve_decrypt(sa: SecurityAssociation, crypto_port: int | None) -> SecurityAssociation:

@@ -160,6 +160,15 @@ control IpsecDecrypt(inout headers_t hdr,
         if (!hdr.esp.isValid()) {
             return;
         }
+        if (hdr.ipv4.isValid() && hdr.ipv4.flags[0:0] == 1) {
+            // the first fragment of an ESP datagram fragmented after encryption: the
+            // engine decrypts whole datagrams, and the NIC does not reassemble yet,
+            // so the host stack gets every fragment (marked with the key index)
+            ipsec_events.count(IE_FRAGMENT);
+            meta.deliver_port = meta.peer_port;
+            meta.crypto_out = CRYPTO_OUT_DELIVER;
+            return;
+        }
         sa = (bit<32>)meta.key_index & (MAX_SAS - 1);
         bit<64> top_now;
         bit<64> bits_now;

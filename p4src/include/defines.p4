@@ -174,7 +174,8 @@ const bit<32> IE_TOO_OLD     = 4;   // behind the anti-replay window (or 0)
 const bit<32> IE_ENGINE_NO_KEY = 5; // the engine has no key for the index
 const bit<32> IE_ENGINE_ERROR  = 6; // malformed / unsupported, as the engine says
 const bit<32> IE_FOREIGN     = 7;   // a crypto frame from a port that is not the engine's
-const bit<32> NUM_IPSEC_EVENTS = 8;
+const bit<32> IE_FRAGMENT    = 8;   // an ESP fragment: to the host stack, not the engine
+const bit<32> NUM_IPSEC_EVENTS = 9;
 
 // ---- packet-out operations (CPU port) ---------------------------------------
 const bit<7> OUT_OP_TX          = 0;  // send the frame out of packet_out.egress_port
