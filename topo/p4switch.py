@@ -276,15 +276,18 @@ class Daemon:
 
 
 def start_daemon(host: Host, nic: P4NicSwitch, state_dir: str, p4info: str, json_path: str,
-                 extra: list[str] | tuple[str, ...] = (), timeout: float = 60) -> Daemon:
+                 extra: list[str] | tuple[str, ...] = (), timeout: float = 60,
+                 config: dict | None = None) -> Daemon:
     """``p4nic start`` in ``host``'s namespace (its capture agent, if any, opens
     an interface there), connected to ``nic``; returns once its control socket
-    answers ``status``."""
+    answers ``status``. ``config``: more of the configuration file (flows, sas,
+    triggers, ...; see p4nic.config)."""
     os.makedirs(state_dir, exist_ok=True)
     log = os.path.join(state_dir, "p4nic.log")
     cfg = os.path.join(state_dir, "mininet-nic.json")
     with open(cfg, "w") as f:    # the queue count the switch runs with (flags have no option)
-        json.dump({"ports": {"priority_queues": nic.priority_queues}}, f)
+        json.dump({**(config or {}), "ports": {**(config or {}).get("ports", {}),
+                                               "priority_queues": nic.priority_queues}}, f)
     cmd = [sys.executable, "-m", "p4nic.cli", "--state-dir", state_dir, "--grpc-addr",
            nic.grpc_addr, "--log-level", "info", "start", "--p4info", p4info,
            "--p4-json", json_path, "--mac", NIC_MAC, "--config", cfg, *extra]

@@ -6,6 +6,10 @@ running: the NIC clock mapping is refreshed into the state file (for
 capture agents in other processes), key requests are answered from the SA
 database, the capture agent runs if configured, and the control socket
 serves the other ``p4nic`` commands. SIGINT/SIGTERM stop it cleanly.
+
+With ``--no-load`` (a restart: the pipeline and its tables stay) it first
+adopts every entry the device holds (p4nic.reconcile), so configuration
+entries already there are kept as they are, not inserted twice.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from p4nic.capture import CaptureAgent
 from p4nic.config import StartConfig
 from p4nic.control import ControlServer
 from p4nic.driver import NicDriver
+from p4nic.reconcile import adopt_device, install_config
 from p4nic.service import NicService
 
 log = logging.getLogger("p4nic.daemon")
@@ -59,18 +64,11 @@ class NicDaemon:
                       clock_interval=cfg.clock_interval, clock_state_path=cfg.clock_path)
             log.info("NIC set up: ports %s; %s", cfg.ports.to_dict(),
                      drv.clock.mapping.describe())
-            for sa, install in cfg.sas:
-                drv.sa_database.add(sa)
-                if install:
-                    drv.add_sa(sa)
-            for f in cfg.flows:
-                drv.add_flow(f)
-            for f in cfg.esp_flows:
-                drv.add_esp_flow(f)
-            for t in cfg.triggers:
-                drv.add_capture_trigger(t)
-            for p in cfg.rtp_ports:
-                drv.add_rtp_port(int(p))
+            if not cfg.load_pipeline:
+                # a restart: the device keeps forwarding with what an earlier daemon
+                # wrote; track it, and adopt (not insert) configuration entries it has
+                log.info("adopted from the device: %s", adopt_device(drv))
+            log.info("configuration entries: %s", install_config(drv, cfg))
             if cfg.capture is not None:
                 clock = drv.clock
                 self.capture = CaptureAgent(
