@@ -601,11 +601,11 @@ def frames_in_ring(chunks: list[tuple[int, int, bool, int]], first_psn: int) -> 
     for c_first, c_slices, c_ok, marker in sorted(chunks):
         if c_first + c_slices - 1 < start:
             continue
-        if expect is not None and c_first != expect:
+        if (expect is None and c_first > start) or (expect is not None and c_first != expect):
             break          # a chunk not reported yet: what follows is not known
         expect = c_first + c_slices
         ok = ok and c_ok
-        if marker:
+        if marker and c_first + marker - 1 >= start:     # not a frame already cut
             end = c_first + marker - 1
             out.append(RingFrame(start, end, ok))
             start = end + 1

@@ -29,6 +29,16 @@ def _prob(text: str) -> float:
     return v
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v, 0) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': expected numbers like 20,17,25") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': positive numbers")
+    return values
+
+
 def _stream_spec(text: str) -> dict[str, Any]:
     """src=IP,port=N,offset=K (any of them): how a stream is told apart."""
     out: dict[str, Any] = {}
@@ -105,6 +115,8 @@ def add_merge_commands(cmd: Callable[[str, str], argparse.ArgumentParser],
     p.add_argument("--dst-mac", default="02:00:00:00:00:01")
     p.add_argument("--frames", type=_int, default=100)
     p.add_argument("--slices", type=_int, default=20)
+    p.add_argument("--frame-slices", type=_int_list,
+                   help="frames of these packet counts in turn (e.g. 20,17,25): varying sizes")
     p.add_argument("--slice-size", type=_int, default=1200)
     p.add_argument("--header-bytes", type=_int, default=0, help="payload header after RTP")
     p.add_argument("--first-seq", type=_int, default=0)
@@ -130,6 +142,10 @@ def add_merge_commands(cmd: Callable[[str, str], argparse.ArgumentParser],
     p.add_argument("--timeout", type=float, default=10.0,
                    help="stop after S seconds without a completion")
     p.add_argument("--png-width", type=_int, help="also write frames as PNG, W pixels wide")
+    p.add_argument("--cyclic", type=_int, metavar="RING_SLICES",
+                   help="cyclic buffer of RING_SLICES slices (a power of two), no work items; "
+                        "--slices is then the completion chunk, frames are cut at the RTP "
+                        "markers")
 
 
 def merge_request(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -204,8 +220,11 @@ def cmd_merge_send(ns: argparse.Namespace) -> int:
                                      _per_stream(ns.dup, count, 0.0, "dup"),
                                      _per_stream(ns.reorder, count, 0.0, "reorder"),
                                      _per_stream(ns.delay_ms, count, 0.0, "delay-ms"))]
-    plan = SendPlan(ns.frames, ns.slices, ns.slice_size, ns.first_seq, ns.header_bytes, ns.rate)
+    plan = SendPlan(ns.frames, ns.slices, ns.slice_size, ns.first_seq, ns.header_bytes, ns.rate,
+                    tuple(ns.frame_slices or ()))
     frame_bytes = ns.slices * ns.slice_size
+    if ns.input and ns.frame_slices:
+        raise ValueError("--frame-slices goes with the test pattern, not --input")
     if ns.input:
         if not os.path.isfile(ns.input):
             raise ValueError(f"--input {ns.input}: no such file")
@@ -217,7 +236,7 @@ def cmd_merge_send(ns: argparse.Namespace) -> int:
             return data[i % len(data)]
     else:
         def source(i: int) -> bytes:
-            return pattern_frame(i, frame_bytes)
+            return pattern_frame(i, plan.slices_of(i) * ns.slice_size)
     prog = _Progress("merge-send packets")
     res = merge_send(ns.iface, ns.dst, ns.dport, srcs, plan, imps, ns.seed, source,
                      ns.dst_mac, progress=prog)
@@ -228,7 +247,7 @@ def cmd_merge_send(ns: argparse.Namespace) -> int:
 
 
 def cmd_merge_recv(ns: argparse.Namespace, ports: Any) -> int:
-    from p4nic.mergetools import Backend, merge_recv
+    from p4nic.mergetools import Backend, merge_recv, merge_recv_cyclic
     group = group_args(ns)
     streams = [{"group": ns.group, "stream": i, "dst": ns.dst, "dport": ns.dport, **spec}
                for i, spec in enumerate(ns.stream)]
@@ -238,8 +257,12 @@ def cmd_merge_recv(ns: argparse.Namespace, ports: Any) -> int:
     backend = Backend(sock, ns.grpc_addr, ns.device_id, ns.election_id, ports)
     prog = _Progress("merge-recv frames")
     try:
-        res = merge_recv(backend, ns.iface, ns.out, group, streams, ns.frames, ns.ring,
-                         ns.timeout, ns.png_width, progress=prog)
+        if ns.cyclic:
+            res = merge_recv_cyclic(backend, ns.iface, ns.out, group, streams, ns.frames,
+                                    ns.cyclic, ns.timeout, progress=prog)
+        else:
+            res = merge_recv(backend, ns.iface, ns.out, group, streams, ns.frames, ns.ring,
+                             ns.timeout, ns.png_width, progress=prog)
     finally:
         prog.end()
         backend.close()

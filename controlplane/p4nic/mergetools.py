@@ -21,6 +21,7 @@ without one, through merge-recv's own connection as primary.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import random
@@ -124,19 +125,37 @@ def impair(count: int, imp: Impairment, rng: random.Random) -> list[int]:
 
 @dataclass(frozen=True)
 class SendPlan:
-    """What merge-send puts on the wire."""
+    """What merge-send puts on the wire: ``frames`` frames of ``slices`` packets each,
+    or, with ``frame_slices``, of those packet counts in turn (video frames whose
+    size varies: the RTP marker on each frame's last packet says where it ends)."""
     frames: int
     slices: int
     slice_size: int
     first_seq: int = 0
     header_bytes: int = 0          # payload header after RTP (ST 2022-6: 8), sent as zeros
     rate_pps: float = 2000.0       # packets per second per stream before impairment
+    frame_slices: tuple[int, ...] = ()
+
+    def slices_of(self, frame: int) -> int:
+        return self.frame_slices[frame % len(self.frame_slices)] if self.frame_slices \
+            else self.slices
+
+    def starts(self) -> list[int]:
+        """Packet index of each frame's first slice, and the total at the end."""
+        out = [0]
+        for f in range(self.frames):
+            out.append(out[-1] + self.slices_of(f))
+        return out
+
+    @property
+    def total_slices(self) -> int:
+        return self.starts()[-1]
 
 
 def stream_schedule(plan: SendPlan, imps: list[Impairment], seed: int
                     ) -> list[tuple[float, int, int]]:
     """(send time s, stream, packet index) of every packet of every stream, in time order."""
-    total = plan.frames * plan.slices
+    total = plan.total_slices
     out: list[tuple[float, int, int]] = []
     for s, imp in enumerate(imps):
         rng = random.Random(seed * 1000 + s)
@@ -176,8 +195,10 @@ def merge_send(ifaces: list[str], dst: str, dport: int, srcs: list[str], plan: S
         sent = [0] * len(ifaces)
         dmac, smac = _mac(dst_mac), _mac(src_mac)
         start = time.monotonic()
+        starts = plan.starts()
         for n, (t, s, i) in enumerate(schedule):
-            frame_no, slice_no = divmod(i, plan.slices)
+            frame_no = bisect.bisect_right(starts, i) - 1
+            slice_no = i - starts[frame_no]
             if frame_no not in cache:
                 if len(cache) > 8:     # reordering crosses frame boundaries: keep a few
                     del cache[min(cache)]
@@ -185,7 +206,8 @@ def merge_send(ifaces: list[str], dst: str, dport: int, srcs: list[str], plan: S
             data = cache[frame_no][slice_no * plan.slice_size:(slice_no + 1) * plan.slice_size]
             pkt = rtp_over_udp(smac, dmac, srcs[s], dst, 5000 + s, dport,
                                plan.first_seq + i - offsets[s], frame_no * 3000,
-                               slice_no == plan.slices - 1, bytes(plan.header_bytes) + data,
+                               slice_no == plan.slices_of(frame_no) - 1,
+                               bytes(plan.header_bytes) + data,
                                ident=i)
             wait = start + t - time.monotonic()
             if wait > 0:
@@ -407,3 +429,94 @@ def check_received(out_dir: str, plan: SendPlan, imps: list[Impairment], seed: i
         problems.append(f"NIC placed {c.get('placed')} slices, {len(arrived)} were sent")
     return {"complete": complete, "errors": errors, "arrived": len(arrived),
             "counters": c, "agent": manifest.get("agent") or {}, "problems": problems}
+
+
+def merge_recv_cyclic(backend: Backend, iface: str, out_dir: str, group: dict[str, Any],
+                      streams: list[dict[str, Any]], frames: int, ring_slices: int,
+                      timeout: float = 10.0, progress: Callable[[int, int], None] | None = None
+                      ) -> RecvResult:
+    """The receiving application with a cyclic buffer (seed [0040]): no work items; the
+    NIC writes every slice at its PSN's place in a ring and completes chunks of
+    ``group['slices_per_frame']`` slices; frames of any packet count are cut out of the
+    ring at the RTP markers (p4nic.merge.frames_in_ring) and written as they finish.
+    A frame is complete when every chunk it touches completed without a missing slice."""
+    from p4nic.hostmem import HostMemory
+    from p4nic.merge import frames_in_ring
+    from p4nic.placement import PlacementAgent
+    from p4nic.shmring import CompletionQueue
+
+    os.makedirs(out_dir, exist_ok=True)
+    size = group["slice_size"]
+    tag = f"mergering{os.getpid()}-g{group['group']}"
+    memory = HostMemory()
+    result = RecvResult(frames=[])
+    region = memory.register(tag, ring_slices * size)
+    cq = CompletionQueue.create(f"/dev/shm/p4nic-cq-{tag}", 4096)
+    agent = PlacementAgent(iface, memory, cq)
+    first_psn = group.get("first_psn", 0)
+    seen_chunks: list[dict[str, Any]] = []
+    created = False
+    try:
+        backend.call("merge.group.add", **{**group, "cyclic": True, "ring_slices": ring_slices,
+                                           "ring_mkey": region.mkey, "ring_base": region.iova})
+        created = True
+        for s in streams:
+            backend.call("merge.stream.add", **s)
+        agent.start()
+        chunks: list[tuple[int, int, bool, int]] = []
+        seen_chunks: list[dict[str, Any]] = []
+        start = first_psn           # first PSN of the next frame to cut
+        last_progress = time.monotonic()
+        while len(result.frames) < frames:
+            got = cq.wait(0.2)
+            if not got:
+                if time.monotonic() - last_progress > timeout:
+                    break
+                continue
+            last_progress = time.monotonic()
+            chunks += [(e.completion.first_psn, e.completion.slices, e.completion.ok,
+                        e.completion.marker) for e in got]
+            seen_chunks += [{"first_psn": e.completion.first_psn, "ok": e.completion.ok,
+                             "missing": e.completion.missing, "marker": e.completion.marker}
+                            for e in got]
+            for f in frames_in_ring(chunks, start):
+                n = len(result.frames)
+                rec: dict[str, Any] = {"frame": n, "first_psn": f.first_psn,
+                                       "slices": f.slices}
+                if f.complete:
+                    data = bytearray()
+                    for psn in range(f.first_psn, f.last_psn + 1):
+                        off = (psn - first_psn) % ring_slices * size
+                        data += region.view[off:off + size]
+                    name = f"frame-{n:06d}.raw"
+                    with open(os.path.join(out_dir, name), "wb") as fh:
+                        fh.write(data)
+                    rec.update(status="complete", file=name)
+                    result.complete += 1
+                else:
+                    rec.update(status="incomplete")
+                    result.errors += 1
+                result.frames.append(rec)
+                start = f.last_psn + 1
+                if progress:
+                    progress(len(result.frames), frames)
+                if len(result.frames) >= frames:
+                    break
+            chunks = [c for c in chunks if c[0] + c[1] > start]
+        result.counters = backend.call("merge.counters", group=group["group"])
+    finally:
+        agent.stop()
+        result.agent = agent.stats()
+        if created:
+            try:
+                backend.call("merge.group.del", group=group["group"])
+            except Exception as e:   # the switch may be gone; the result still stands
+                print(f"p4nic merge-recv: could not remove group: {e}", file=sys.stderr)
+        cq.close()
+        memory.close()
+    with open(os.path.join(out_dir, "manifest.json"), "w") as fh:
+        json.dump({"group": group, "streams": streams, "cyclic_ring_slices": ring_slices,
+                   "complete": result.complete, "incomplete": result.errors,
+                   "frames": result.frames, "chunks": seen_chunks,
+                   "nic_counters": result.counters, "agent": result.agent}, fh, indent=1)
+    return result

@@ -126,6 +126,8 @@ def test_frames_in_ring_cuts_at_markers() -> None:
     # the marker at a chunk's end: the next frame starts clean
     end = [(0, 4, False, 4), (4, 4, True, 4)]
     assert frames_in_ring(end, 0) == [RingFrame(0, 3, False), RingFrame(4, 7, True)]
+    # cutting again from where the last cut ended: the marker already used is skipped
+    assert frames_in_ring(chunks, 106) == [RingFrame(106, 110, True), RingFrame(111, 117, True)]
     # a chunk not reported yet stops the cut
     assert frames_in_ring([c for c in chunks if c[0] != 112], 100) == \
         [RingFrame(100, 105, True), RingFrame(106, 110, True)]
