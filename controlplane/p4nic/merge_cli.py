@@ -80,7 +80,13 @@ def add_merge_commands(cmd: Callable[[str, str], argparse.ArgumentParser],
         common(p, True)
         return p
 
-    _group_flags(sub("group-add", "create a merge group (its QP context)"), True)
+    p = sub("group-add", "create a merge group (its QP context)")
+    _group_flags(p, True)
+    p.add_argument("--ring-slices", type=_int,
+                   help="cyclic buffer of this many slices (a power of two; --slices is then "
+                        "the completion chunk): no work items")
+    p.add_argument("--ring-mkey", type=_int, help="memory key of the cyclic buffer's region")
+    p.add_argument("--ring-base", type=_int, help="bus address of the cyclic buffer")
     p = sub("group-del", "remove a group with its streams and work items")
     p.add_argument("--group", type=_int, required=True)
     sub("groups", "groups on the device, with streams and posted work items")
@@ -138,7 +144,8 @@ def add_merge_commands(cmd: Callable[[str, str], argparse.ArgumentParser],
     p.add_argument("--stream", type=_stream_spec, action="append", required=True,
                    help="src=IP,port=N,offset=K: one per redundant stream")
     p.add_argument("--frames", type=_int, default=100, help="stop after N frames")
-    p.add_argument("--ring", type=_int, default=8, help="frame buffers in flight")
+    p.add_argument("--ring", type=_int,
+                   help="frame buffers in flight (default: enough for the window, at least 8)")
     p.add_argument("--timeout", type=float, default=10.0,
                    help="stop after S seconds without a completion")
     p.add_argument("--png-width", type=_int, help="also write frames as PNG, W pixels wide")
@@ -155,7 +162,14 @@ def merge_request(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         return {k: getattr(ns, k) for k in names if getattr(ns, k, None) is not None}
 
     if a == "group-add":
-        return "merge.group.add", group_args(ns)
+        args = group_args(ns)
+        if ns.ring_slices is not None:
+            args.update(cyclic=True, ring_slices=ns.ring_slices, ring_mkey=ns.ring_mkey or 0,
+                        ring_base=ns.ring_base or 0)
+        elif ns.ring_mkey is not None or ns.ring_base is not None:
+            raise ValueError("--ring-mkey/--ring-base describe a cyclic buffer: give "
+                             "--ring-slices too")
+        return "merge.group.add", args
     if a == "group-del":
         return "merge.group.del", pick("group")
     if a == "groups":
@@ -251,8 +265,19 @@ def cmd_merge_recv(ns: argparse.Namespace, ports: Any) -> int:
     group = group_args(ns)
     streams = [{"group": ns.group, "stream": i, "dst": ns.dst, "dport": ns.dport, **spec}
                for i, spec in enumerate(ns.stream)]
+    from p4nic.merge import MergeGroup
+    k = MergeGroup.from_dict(group).expiry_distance
+    if ns.ring is None:
+        ns.ring = min(2 * n.MERGE_FRAME_SLOTS, max(8, k + 3))
     if ns.ring < 1 or ns.ring > 2 * n.MERGE_FRAME_SLOTS:
         raise ValueError(f"--ring {ns.ring}: 1..{2 * n.MERGE_FRAME_SLOTS} buffers")
+    if not ns.cyclic:
+        if ns.ring <= k:
+            # a frame with a slice lost everywhere keeps its buffer until the window has
+            # moved k frames past it: with fewer buffers the sender runs out of work items
+            raise ValueError(f"--ring {ns.ring}: a window of {group.get('window', 480)} PSNs "
+                             f"reports a frame with missing slices {k} frames later; give "
+                             f"--ring above {k} (or a smaller --window)")
     sock = ns.socket or os.path.join(ns.state_dir, "p4nic.sock")
     backend = Backend(sock, ns.grpc_addr, ns.device_id, ns.election_id, ports)
     prog = _Progress("merge-recv frames")
