@@ -26,7 +26,10 @@
  * has the other parity, so each array is touched once per pass.
  *
  * Tofino-style: one read-modify-write per register array per pass, no
- * division, (PSN - X) * B by shifts and adds over B's bits.
+ * division, (PSN - X) * B by shifts and adds over B's bits. Shifts by a
+ * run-time amount remain (the PSN's bit in its window word, the cyclic
+ * buffer's chunk and ring sizes); a Tofino-style target does those with a
+ * small table from the shift amount to a mask or factor.
  */
 #ifndef _P4NIC_MERGE_P4_
 #define _P4NIC_MERGE_P4_
