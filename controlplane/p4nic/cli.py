@@ -29,6 +29,7 @@ from p4nic.merge_cli import add_merge_commands, cmd_merge_recv, cmd_merge_send, 
 from p4nic.model import NicConfigError, PortMap
 from p4nic.p4info import P4InfoError
 from p4nic.p4rt import P4RuntimeError
+from p4nic.plot_cli import add_plot_command, cmd_plot, save_frames
 
 log = logging.getLogger("p4nic")
 
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow-id", type=_int, help="only this flow")
     p.add_argument("--rtt-ms", type=_positive, help="round-trip time, if known")
     p.add_argument("--real-time", action="store_true", help="the application is real-time")
+    p.add_argument("--save", metavar="F.pcapng", help="also write the frames read (p4nic plot)")
     p.add_argument("--apply", metavar="PREFIX",
                    help="set the selected congestion control on the route to PREFIX")
 
@@ -279,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("port", type=_int)
     add_merge_commands(cmd, _common)
     add_crypto_engine_command(cmd, _common)
+    add_plot_command(cmd, _common)
     _ports_flags(sub.choices["merge-recv"])
     return ap
 
@@ -484,10 +487,12 @@ def cmd_capture(ns: argparse.Namespace) -> int:
 def cmd_netprops(ns: argparse.Namespace) -> int:
     from p4nic.netmon import arrivals_from_frames, assess, collect
     from p4nic.netprops import apply_congestion_control
-    flows = arrivals_from_frames(collect(
-        ns.iface, ns.count, ns.timeout,
-        on_ready=lambda: print(f"p4nic netprops: reading {ns.iface}", file=sys.stderr,
-                               flush=True)))
+    frames = collect(ns.iface, ns.count, ns.timeout,
+                     on_ready=lambda: print(f"p4nic netprops: reading {ns.iface}",
+                                            file=sys.stderr, flush=True))
+    if ns.save:
+        save_frames(ns.save, ns.iface, frames)
+    flows = arrivals_from_frames(frames)
     if ns.flow_id is not None:
         flows = {k: v for k, v in flows.items() if k == ns.flow_id}
     flows = {k: v for k, v in flows.items() if len(v.arrivals_us) >= 2}
@@ -548,6 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_watch(ns)
         if ns.command == "crypto-engine":
             return cmd_crypto_engine(ns)
+        if ns.command == "plot":
+            return cmd_plot(ns)
         if ns.command == "merge-send":
             return cmd_merge_send(ns)
         if ns.command == "merge-recv":

@@ -53,3 +53,23 @@ def need_mininet() -> None:
         p4switch.need_mininet()
     except p4switch.TopoError as e:
         pytest.fail(f"Mininet cannot run here: {e}")
+
+
+def plot(out_dir: str, name: str, *args: str) -> dict:
+    """``p4nic --json plot ARGS --out OUT_DIR/NAME.png`` (also into $P4NIC_FIGURES when
+    set, e.g. docs/figures for the README): the PNG written, its summary returned."""
+    import json
+    import shutil as _shutil
+    png = os.path.join(out_dir, f"{name}.png")
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "p4nic"), "--json",
+                           "plot", *args, "--out", png], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.getsize(png) > 5000, "an empty figure"
+    figures = os.environ.get("P4NIC_FIGURES")
+    if figures:
+        os.makedirs(figures, exist_ok=True)
+        _shutil.copy(png, os.path.join(figures, f"{name}.png"))
+    return json.loads(done.stdout)

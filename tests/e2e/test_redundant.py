@@ -26,7 +26,7 @@ from collections.abc import Iterator
 import pytest
 from p4nic.mergetools import Impairment, SendPlan, check_received, pattern_frame
 
-from .conftest import TARGET, Build, need_mininet
+from .conftest import TARGET, Build, need_mininet, plot
 
 P4NIC = os.path.join(os.path.dirname(sys.executable), "p4nic")
 FRAMES, SLICES, SIZE, SEED = 300, 20, 1000, 3
@@ -120,6 +120,14 @@ def test_merge_send_to_merge_recv_in_mininet(redundant_net, tmp_path) -> None:
             recv.kill()
             recv.wait()
     check_frames(out)
+    # p4nic plot of the run: completions over NIC time and counters; frames tiled
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    (group,) = plot(str(tmp_path), "merge", "merge", out)["groups"]
+    assert (group["complete"], group["errors"]) == (manifest["complete"],
+                                                    manifest["error_completions"])
+    assert group["counters"]["duplicates"] == manifest["nic_counters"]["duplicates"]
+    assert plot(str(tmp_path), "frames", "frames", out, "--count", "8")["frames"] == 8
 
 
 def check_frames(out: str) -> None:

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 import pytest
 from p4nic.pcapng import read_pcapng
 
-from .conftest import TARGET, Build, need_mininet
+from .conftest import TARGET, Build, need_mininet, plot
 
 SNAPLEN = 128
 REQUESTS = 4
@@ -192,3 +192,10 @@ def test_http_exchange_captured_both_ways_and_replayed(tap_net) -> None:
     errors = [abs(nic_ts(b) - nic_ts(a) - shift) / (nic_ts(a) - t0)
               for a, b in zip(original[1:], replayed[1:])]
     assert statistics.median(errors) < 0.01, errors
+
+    # p4nic plot: the capture's timeline, each direction of the exchanges a flow
+    # (the hosts answer the replayed segments too, and the capture goes on meanwhile)
+    before = len(list(read_pcapng(capture)))
+    drawn = plot(workdir, "timeline", "timeline", capture)
+    assert sum(drawn["flows"].values()) == drawn["packets"] >= before >= n + len(original)
+    assert all(k.startswith(("10.0.0.2:", "10.0.0.1:8000 ")) for k in drawn["flows"])
