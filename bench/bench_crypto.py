@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305  # noqa: E402
-from p4nic.crypto_engine import CryptoEngine  # noqa: E402
+from p4nic.crypto_engine import AesCbcHmacSha256, CryptoEngine  # noqa: E402
 from p4nic.cryptoframe import (  # noqa: E402
     CIPHER_CODES,
     FRAME_HDR_SIZE,
@@ -34,14 +34,20 @@ from scapy.packet import Raw  # noqa: E402
 
 SIZES = (64, 512, 1400)
 SCAPY_ALGO = {"aes-gcm-128": ("AES-GCM", 16), "aes-gcm-256": ("AES-GCM", 32),
-              "chacha20-poly1305": ("CHACHA20-POLY1305", 32)}
+              "chacha20-poly1305": ("CHACHA20-POLY1305", 32), "aes-cbc-hmac-sha256": ("AES-CBC", 16)}
+HMAC_KEY = bytes(range(100, 132))
 
 
 def requests(cipher: str, size: int, count: int) -> tuple[bytes, bytes, list[bytes]]:
     """-> (key, salt, ``count`` DECRYPT request frames with distinct seq/IV)."""
     algo, klen = SCAPY_ALGO[cipher]
     key, salt = bytes(range(1, klen + 1)), b"\x0a\x0b\x0c\x0d"
-    sa = SecurityAssociation(ESP, spi=0x1000, crypt_algo=algo, crypt_key=key + salt)
+    if algo == "AES-CBC":       # no salt; the engine's key is the AES key then the HMAC key
+        sa = SecurityAssociation(ESP, spi=0x1000, crypt_algo=algo, crypt_key=key,
+                                 auth_algo="SHA2-256-128", auth_key=HMAC_KEY)
+        key, salt = key + HMAC_KEY, bytes(4)
+    else:
+        sa = SecurityAssociation(ESP, spi=0x1000, crypt_algo=algo, crypt_key=key + salt)
     pkt = IP(bytes(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)
                    / Raw(bytes(size))))
     return key, salt, [decrypt_request_frame(bytes(sa.encrypt(pkt)), 1) for _ in range(count)]
@@ -63,7 +69,12 @@ def bench_one(cipher: str, size: int, count: int, reps: int) -> dict[str, float]
     done = engine.decrypted
     assert done == reps * len(frames), engine.stats()
     # the cipher alone: the same AEAD object on the same bytes
-    aead = ChaCha20Poly1305(key) if cipher.startswith("chacha") else AESGCM(key)
+    if cipher.startswith("chacha"):
+        aead = ChaCha20Poly1305(key)
+    elif cipher.startswith("aes-cbc"):
+        aead = AesCbcHmacSha256(key)
+    else:
+        aead = AESGCM(key)
     parts = []
     for f in frames:
         d = f[FRAME_HDR_SIZE:]
