@@ -637,3 +637,37 @@ class CyclicRingWraps(MergeTest):
         self.assertGreaterEqual(min(newest.values()), 1032 - 16)
         self.assertEqual(bytes(mem), b"".join(slice_data(newest[i], 64) for i in range(16)))
         self.check_counters(model)
+
+
+class TwoGroupsAtOnce(MergeTest):
+    """Two merge groups (two videos to two UDP ports) interleaved on the wire: each keeps
+    its own PSN space, window, work items and counters."""
+
+    def runTest(self) -> None:
+        first = self.make_group(streams=2, frames=2)
+        first_group, first_base = self.group, self.base
+        self.group = MergeTest._next_group % 64
+        MergeTest._next_group += 1
+        global DPORT
+        saved = DPORT
+        DPORT = 5006
+        try:
+            second = self.make_group(streams=2, frames=2, first_psn=40000)
+            rng = random.Random(31)
+            a = impaired(self, second, 2, list(range(40000, 40016)), rng, 0.1, 0.1, 2)
+        finally:
+            DPORT = saved
+        self.group, self.base = first_group, first_base
+        b = impaired(self, first, 2, list(range(1000, 1016)), rng, 0.1, 0.1, 2)
+        expected: list[bytes] = []
+        for i in range(max(len(a), len(b))):
+            for model, pk in ((second, a), (first, b)):
+                if i < len(pk):
+                    expected.extend(model.packet(pk[i][0]))
+                    self.send(WIRE0, pk[i][1])
+        for i, e in enumerate(expected):
+            self.expect_record(e, i)
+        self.no_packet_on(PLACEMENT)
+        for model in (first, second):
+            self.group = model.group
+            self.check_counters(model)
