@@ -30,6 +30,7 @@ from p4nic.model import NicConfigError, PortMap
 from p4nic.p4info import P4InfoError
 from p4nic.p4rt import P4RuntimeError
 from p4nic.plot_cli import add_plot_command, cmd_plot, save_frames
+from p4nic.progress import Progress, timed
 
 log = logging.getLogger("p4nic")
 
@@ -471,11 +472,14 @@ def cmd_capture(ns: argparse.Namespace) -> int:
         raise CliError(f"cannot read {ns.iface}: {e.strerror or e}") from None
     print(f"p4nic capture: {ns.iface} -> {agent.files[-1]}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + ns.duration if ns.duration else None
+    prog = Progress("p4nic capture: written")
     while not stop.wait(0.1):
+        prog(agent.stats.written, ns.count, f"({agent.stats.dropped} dropped)")
         if ns.count is not None and agent.stats.written >= ns.count:
             break
         if deadline is not None and time.monotonic() >= deadline:
             break
+    prog.end()
     agent.stop()
     s = agent.stats
     print(f"p4nic capture: {s.written} written, {s.dropped} dropped (writer behind), "
@@ -484,12 +488,24 @@ def cmd_capture(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_seconds(args: dict[str, Any]) -> float:
+    from p4nic.replay import load_frames
+    try:
+        frames = load_frames(str(args["path"]), bool(args.get("include_tx", False)))
+    except (OSError, ValueError):
+        return 0.0           # the request itself says what is wrong with the file
+    return frames[-1].offset_us * 1e-6 / float(args.get("speed") or 1.0) if frames else 0.0
+
+
 def cmd_netprops(ns: argparse.Namespace) -> int:
-    from p4nic.netmon import arrivals_from_frames, assess, collect
+    from p4nic.netmon import arrivals_from_frames, assess, frames_in
     from p4nic.netprops import apply_congestion_control
-    frames = collect(ns.iface, ns.count, ns.timeout,
-                     on_ready=lambda: print(f"p4nic netprops: reading {ns.iface}",
-                                            file=sys.stderr, flush=True))
+    frames, prog = [], Progress("p4nic netprops: frames")
+    for f in frames_in(ns.iface, ns.count, ns.timeout, on_ready=lambda: print(
+            f"p4nic netprops: reading {ns.iface}", file=sys.stderr, flush=True)):
+        frames.append(f)
+        prog(len(frames), ns.count)
+    prog.end()
     if ns.save:
         save_frames(ns.save, ns.iface, frames)
     flows = arrivals_from_frames(frames)
@@ -560,6 +576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "merge-recv":
             return cmd_merge_recv(ns, _port_map(ns))
         op, args = request_for(ns)
+        if op == "replay":     # the daemon replays; a TTY sees the time it takes
+            _print_result(ns, op, timed("p4nic replay", _replay_seconds(args),
+                                        lambda: run_request(ns, op, args)))
+            return 0
         _print_result(ns, op, run_request(ns, op, args))
         return 0
     except BrokenPipeError:
