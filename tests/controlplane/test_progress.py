@@ -91,14 +91,19 @@ def run_on_pty(args: list[str], ready: str, feed, tty: bool) -> tuple[int, str]:
     p = subprocess.Popen([P4NIC, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True)
     assert p.stderr is not None
-    head = ""
-    while ready not in head:
-        line = p.stderr.readline()
-        assert line, head
-        head += line
-    feed()
-    _, err = p.communicate(timeout=30)
-    return p.returncode, head + err
+    try:
+        head = ""
+        while ready not in head:
+            line = p.stderr.readline()
+            assert line, head
+            head += line
+        feed()
+        _, err = p.communicate(timeout=30)
+        return p.returncode, head + err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def test_netprops_and_capture_show_progress_on_a_tty(driver: NicDriver, lab, taps,
