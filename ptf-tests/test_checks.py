@@ -47,7 +47,7 @@ from base_test import (
     udp6,
 )
 from p4nic.driver import Flow
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
@@ -308,6 +308,22 @@ class NonFirstFragment(DropTest):
                                flow_id=fid, state="MONITOR", ts_mode="in_packet"))
         frag = ipv4_frame(IP(src=PEER_IP, dst=NIC_IP, proto=6, frag=100, flags=0), None, body)
         self.assert_passes(frag)
+
+
+class FirstFragmentOfUdp(DropTest):
+    """The first fragment of a UDP datagram: its UDP length counts the whole datagram, more
+    than the fragment holds; not a UDP length error (a fragmenting router sends exactly
+    this): host stack, unchanged, with the other fragments."""
+
+    def runTest(self):
+        drops = self.drops()
+        whole = IP(src=PEER_IP, dst=NIC_IP, id=77) / UDP(sport=5000, dport=6000) / payload(1200)
+        for frag in fragment(whole, fragsize=504):
+            frame = pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / frag))
+            self.send(WIRE0, frame)
+            self.expect_unchanged(HOST_STACK, frame)
+        self.assert_no_drops(drops)
+        self.no_other_packets()
 
 
 class ParserOffsetsWithFlows(P4nicTest):

@@ -69,8 +69,9 @@ control RxChecks(inout headers_t hdr,
             meta.drop_reason = DROP_UNKNOWN_PROTO;
         } else if (hdr.tcp.isValid() && meta.l3_len < meta.l3_hdr_len + meta.l4_hdr_len) {
             meta.drop_reason = DROP_TCP_HEADER;
-        } else if (hdr.udp.isValid()
+        } else if (hdr.udp.isValid() && !(hdr.ipv4.isValid() && hdr.ipv4.flags[0:0] == 1)
                    && (hdr.udp.length < 8 || hdr.udp.length > meta.l3_len - meta.l3_hdr_len)) {
+            // (a first fragment's UDP length counts the whole datagram: not checkable here)
             meta.drop_reason = DROP_UDP_LENGTH;
         }
     }
