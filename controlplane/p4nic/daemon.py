@@ -14,6 +14,7 @@ entries already there are kept as they are, not inserted twice.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -31,6 +32,14 @@ from p4nic.reconcile import adopt_device, install_config
 from p4nic.service import NicService
 
 log = logging.getLogger("p4nic.daemon")
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the crypto engine child: SIGTERM when the daemon dies, even by SIGKILL, so a
+    restarted daemon never finds an old engine still answering on the port."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class NicDaemon:
@@ -95,7 +104,8 @@ class NicDaemon:
             self.engine = subprocess.Popen([exe if os.path.exists(exe) else "p4nic",
                                             "crypto-engine", "--iface", iface],
                                            stdout=f, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL)
+                                           stdin=subprocess.DEVNULL,
+                                           preexec_fn=_die_with_parent)
         time.sleep(0.3)
         if self.engine.poll() is not None:
             raise RuntimeError(f"p4nic crypto-engine on {iface} exited: "

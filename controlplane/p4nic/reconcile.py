@@ -143,7 +143,16 @@ def install_config(drv: NicDriver, cfg: StartConfig) -> dict[str, int]:
     for sa, install in cfg.sas:
         drv.sa_database.add(sa)
         if install:
-            if any(h.kind == "sa" and h.key == sa.key_tuple() for h, _ in drv.entries("sa")):
+            on_device = [(h, o) for h, o in drv.entries("sa") if h.key == sa.key_tuple()]
+            if on_device:
+                h, adopted = on_device[0]
+                if adopted.decrypt and drv.ports is not None and drv.ports.crypto is not None:
+                    # the crypto engine started with this daemon has an empty key memory:
+                    # load the key again under the index the device's entry uses
+                    full = dataclasses.replace(sa, key_index=adopted.key_index, decrypt=True,
+                                               generation=adopted.generation)
+                    drv.key_loader.load(full, drv.ports.crypto)
+                    drv._entries[h] = full
                 outcome["adopted"] += 1
             else:
                 drv.add_sa(sa)
