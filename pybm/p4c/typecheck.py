@@ -237,7 +237,7 @@ class TypeChecker(ExprChecker):
             ft = self.resolve_type(f.typeref, scope)
             base = strip_newtype(ft)
             if d.kind == "header":
-                if not isinstance(base, (BitT, VarbitT, BoolT)) and not (isinstance(base, EnumT) and base.repr):
+                if not _header_field_ok(base):
                     raise CompileError(f.loc, f"header field '{f.name}' must be bit<>, int<>, varbit<>, "
                                        f"bool or a serializable enum, not '{ft}'")
             elif d.kind == "header_union":
@@ -721,6 +721,15 @@ def _always_returns(st: ast.Node) -> bool:
         has_default = any(c.label is None for c in st.cases)
         return has_default and all(c.body is None or _always_returns(c.body) for c in st.cases)
     return False
+
+
+def _header_field_ok(t) -> bool:
+    """A header field: bit<>, int<>, varbit<>, bool, a serializable enum, or a struct of
+    those (p4c flattens it into the header)."""
+    if isinstance(t, (BitT, VarbitT, BoolT)) or (isinstance(t, EnumT) and t.repr):
+        return True
+    return isinstance(t, StructT) and t.kind == "struct" and all(
+        _header_field_ok(strip_newtype(ft)) and not isinstance(strip_newtype(ft), VarbitT) for _, ft, _ in t.fields)
 
 
 def annotation_string(annots: list[ast.Annotation], name: str) -> str | None:

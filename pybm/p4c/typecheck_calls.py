@@ -94,7 +94,7 @@ class CallChecker:
                 for tvn, targ in pt.type_args.items():
                     sub[ptd.scope.lookup_type(tvn)] = targ
                 for pp, ap in zip(ps, as_):
-                    if (pp.direction == "out") != (ap.direction == "out"):
+                    if pp.direction != ap.direction:  # p4c: "Cannot unify 'in' parameter ..."
                         raise CompileError(ap.loc, f"parameter '{ap.name}' of '{at.name}' must have "
                                            f"direction '{pp.direction or 'none'}' as in '{pt.name}'")
                     want = self.subst(pp.ptype, sub)
@@ -242,6 +242,11 @@ class CallChecker:
         e.bound = self.bind_args(proto.params, e.args, e.loc, scope, b, f"'{proto.name}'")
         e.tbind = b
         e.target = decl
+        from .typecheck import annotation_string
+        why = annotation_string(getattr(decl, "annotations", []), "deprecated")
+        if why is not None:
+            self.type_warnings.append((e.loc, "deprecated",
+                                       f"{proto.name}: Using deprecated feature {proto.name}. {why}", proto.name))
         e.kind = "function" if isinstance(decl, ast.FunctionDecl) else "extern_function"
         ret = self.subst(proto.ret, b)
         if isinstance(ret, TypeVar):

@@ -196,3 +196,27 @@ control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.h); } }
 V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
 """
     assert _stderr(tmp_path, "clean.p4", text) == ""
+
+
+def test_deprecated_mark_to_drop_is_declared_and_warned(tmp_path: Path):
+    """v1model's old mark_to_drop() exists (deprecated): a program that only declares
+    a use of it compiles, with p4c's deprecation warning."""
+    text = UNUSED_PROGRAM.split("const bit<8> UC")[0] + """
+header h_t { bit<8> a; }
+struct headers { h_t h; }
+struct meta_t { }
+action old_drop() { mark_to_drop(); }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.h); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+    err = _stderr(tmp_path, "old.p4", text)
+    assert "[--Wwarn=deprecated] warning: mark_to_drop: Using deprecated feature mark_to_drop. " \
+           "Please use mark_to_drop(standard_metadata) instead." in err
+    assert "warning: 'old_drop' is unused" in err

@@ -197,3 +197,28 @@ V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
                     .replace("@controller_header(\"packet_in\") ", ""))
     _, text = compile_program(str(path))
     assert "type_info" not in text
+
+
+def test_error_typed_key_and_constant_direct_call(tmp_path):
+    """As p4c-bm2-ss: an error-typed key has no bitwidth and the error members go to
+    type_info; a direct call with constant arguments inlines them, so the action has
+    neither runtime data in the JSON nor a control-plane parameter in the P4Info."""
+    prog = program_with_ingress("""
+        error err = error.NoError;
+        action set_c(bit<16> v) { hdr.h.c = v; }
+        action fwd(bit<9> port) { sm.egress_spec = port; }
+        table t { key = { err : exact; } actions = { fwd; } }
+        apply { err = sm.parser_error; set_c(7); t.apply(); }""")
+    path = tmp_path / "p.p4"
+    path.write_text(prog)
+    doc, text = compile_program(str(path))
+    info = text_format.Parse(text, p4info_pb2.P4Info())
+    (mf,) = info.tables[0].match_fields
+    assert mf.name == "err" and mf.bitwidth == 0
+    assert list(info.type_info.error.members)[:3] == ["NoError", "PacketTooShort", "NoMatch"]
+    acts = {a.preamble.name: a for a in info.actions}
+    assert [p.name for p in acts["IG.set_c"].params] == []
+    json_actions = {a["name"]: a for a in doc["actions"]}
+    assert json_actions["IG.set_c"]["runtime_data"] == []
+    tbl = [t for t in doc["pipelines"][0]["tables"] if t["name"] == "tbl_set_c"][0]
+    assert tbl["default_entry"]["action_data"] == []

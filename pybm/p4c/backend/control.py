@@ -333,22 +333,14 @@ class PipelineBuilder:
 
     def direct_action(self, call: ast.Call, fr: Frame, nxt: str | None) -> str | None:
         d: ast.ActionDecl = call.target
-        consts = all(p.direction == "" and a is not None and getattr(a, "const", None) is not None
-                     for p, a in call.bound)
-        if consts:
-            aloc = fr.lookup(d)
-            if isinstance(aloc, ActionLoc):
-                aid, aname = self.prog.action_for(aloc)
-                data = []
-                for p, a in call.bound:
-                    j, _ = self.prog.lowerer.const_json(a.const, p.ptype, a.loc)
-                    data.append(j["value"] if j["type"] == "hexstr" else ("0x1" if j["value"] else "0x0"))
-                return self.const_table("tbl_" + d.name, aid, aname, data, call, nxt)
-        # arguments that are not constants: inline them into a copy of the action that keeps
-        # the action's name (as p4c does), called from a hidden table
+        aloc = fr.lookup(d)
+        if not d.params and isinstance(aloc, ActionLoc):  # nothing to bind: the action itself
+            aid, aname = self.prog.action_for(aloc)
+            return self.const_table("tbl_" + d.name, aid, aname, [], call, nxt)
+        # the arguments are inlined into a copy of the action that keeps the action's name and
+        # has no run-time data (p4c's RemoveActionParameters), called from a hidden table
         body = Body()
         self.prog.lowerer.inline_action(call, fr, body)
-        aloc = fr.lookup(d)
         name = aloc.name if isinstance(aloc, ActionLoc) else self.prog.node_name(call)
         aid, aname = self.prog.add_action(name, [], body.finish(), hidden=not isinstance(aloc, ActionLoc),
                                           decl=d if isinstance(aloc, ActionLoc) else None,

@@ -21,7 +21,7 @@ from ..midend.locations import (
     StructLoc,
     UnionLoc,
 )
-from ..types import BitT, StackT, StructT, TupleT, VarbitT, strip_newtype, width_of
+from ..types import BitT, StackT, StructT, TupleT, TypeVar, VarbitT, strip_newtype, width_of
 from . import jsonexpr as J
 
 HASH_ALGOS = {"crc32", "crc32_custom", "crc16", "crc16_custom", "random", "identity", "csum16", "xor16"}
@@ -84,6 +84,7 @@ class Externs:
     # ------------------------------------------------------------------ calls
     def call(self, e: ast.Call, fr: Frame, body, want_result: bool) -> Loc | None:
         low = self.prog.lowerer
+        _dontcare_out_args(e)
         if e.kind == "extern_method":
             obj = low.lvalue(e.func.expr, fr, body)
             method = e.func.name
@@ -96,6 +97,9 @@ class Externs:
         args = {p.name: a for p, a in e.bound}
         if name != "verify":
             self.prog.uses_extern_function = True
+        if name == "mark_to_drop" and "standard_metadata" not in args:
+            raise CompileError(e.loc, "Expected 1 argument for mark_to_drop(). "
+                                      "Are you using an up-to-date v1model.p4?")
         if name == "mark_to_drop":
             sm = low.lvalue(args["standard_metadata"], fr, body)
             if not isinstance(sm, HeaderLoc):
@@ -219,8 +223,7 @@ class Externs:
         if isinstance(loc, FieldLoc):
             out.append(loc.json())
         elif isinstance(loc, HeaderLoc):
-            for fn, _, _ in loc.ptype.fields:
-                out.append(loc.field(fn).json())
+            out.extend(f.json() for f in loc.leaves())
         elif isinstance(loc, StructLoc):
             for sub in loc.fields.values():
                 self._flatten_loc(sub, out, node, low, body)
@@ -343,3 +346,19 @@ def field_list_fields(meta_loc: Loc, index: int, path: list[str] | None = None) 
 
 
 __all__ = ["Externs", "field_list_fields", "Ident", "VarbitT", "StackT"]
+
+
+def _dontcare_out_args(e: ast.Call) -> None:
+    """A '_' passed to an extern's out parameter writes into a fresh temporary
+    (p4c's 'arg'): bind it as a typed DontCare the lowerer allocates."""
+    bound = []
+    for p, a in e.bound:
+        if a is None and p.direction == "out":
+            t = p.ptype
+            t = getattr(e, "tbind", {}).get(t, t) if isinstance(t, TypeVar) else t
+            if isinstance(t, TypeVar):
+                raise CompileError(e.loc, f"cannot infer the type of '_' passed for '{p.name}': "
+                                          f"give the type argument")
+            a = ast.DontCare(loc=e.loc, type=t)
+        bound.append((p, a))
+    e.bound = bound

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..midend.locations import header_field_names, header_leaves
 from ..types import BitT, BoolT, P4Type, StructT, VarbitT, strip_newtype, width_of
 
 
@@ -78,7 +79,9 @@ class Layout:
         fields: list[list] = []
         max_len = None
         fixed = 0
-        for fname, ft, _ in st.fields:
+        names = header_field_names(st)
+        for path, ft in header_leaves(st):
+            fname = names[path]
             b = strip_newtype(ft)
             if isinstance(b, VarbitT):
                 fields.append([fname, "*"])

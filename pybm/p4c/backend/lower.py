@@ -7,7 +7,6 @@ primitives (BMv2 actions may jump, as p4c-bm2-ss emits them).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +43,7 @@ from ..types import (
     strip_newtype,
 )
 from . import jsonexpr as J
+from .lower_assign import AssignLowerer, _has_side_effects, _lhs_has_runtime_index, _walk  # noqa: F401
 from .lower_calls import CallLowerer
 
 
@@ -95,7 +95,7 @@ class Body:
         return self.prims
 
 
-class Lowerer(CallLowerer):
+class Lowerer(CallLowerer, AssignLowerer):
     def __init__(self, prog) -> None:
         self.prog = prog  # ProgramBuilder
         self.layout = prog.layout
@@ -289,8 +289,8 @@ class Lowerer(CallLowerer):
             vb = J.d2b(b.field("$valid$").json())
             both_valid = J.op("and", va, vb)
             eqs = None
-            for fn, _, _ in a.ptype.fields:  # a varbit field compares as BMv2's '==' of two varbits
-                x = J.op("==", a.field(fn).json(), b.field(fn).json())
+            for fa, fb in zip(a.leaves(), b.leaves()):  # a varbit compares as BMv2's '==' of varbits
+                x = J.op("==", fa.json(), fb.json())
                 eqs = x if eqs is None else J.op("and", eqs, x)
             both_invalid = J.op("and", J.op("not", None, va), J.op("not", None, vb))
             return J.op("or", both_invalid, J.op("and", both_valid, eqs) if eqs else both_valid)
@@ -455,6 +455,8 @@ class Lowerer(CallLowerer):
             raise CompileError(e.loc, "cannot index this value")
         if isinstance(e, ast.Slice):
             raise CompileError(e.loc, "unsupported by pybm-p4c: a slice used as a location here")
+        if isinstance(e, ast.DontCare) and e.type is not None:  # '_' for an extern's out argument
+            return self.alloc.alloc(e.type, "arg", loc=e.loc)
         if isinstance(e, ast.Call):
             loc = self.call(e, fr, body, want_result=True)
             if loc is None:
@@ -587,16 +589,7 @@ class Lowerer(CallLowerer):
             for s in st.stmts:
                 self.stmt(s, fr, body)
         elif isinstance(st, ast.AssignStmt):
-            if isinstance(st.lhs, ast.Slice):
-                self.assign_slice(st, fr, body)
-                return
-            lhs = st.lhs
-            if _has_side_effects(st.rhs) and _lhs_has_runtime_index(lhs):
-                # as p4c orders side effects: an index computed by a call is evaluated (into
-                # a temporary) before the calls on the right; a plain index is read after them
-                lhs = self.freeze_indices(lhs, fr, body)
-            dst = self.lvalue(lhs, fr, body)
-            self.assign(dst, st.rhs, fr, body, st)
+            self.assign_stmt(st, fr, body)
         elif isinstance(st, ast.CallStmt):
             self.call(st.call, fr, body, want_result=False)
         elif isinstance(st, ast.VarDecl):
@@ -682,20 +675,6 @@ class Lowerer(CallLowerer):
         else:
             raise CompileError(getattr(st, "loc", None), f"unsupported statement {type(st).__name__} here")
 
-    def freeze_indices(self, e: ast.Expr, fr: Frame, body: Body) -> ast.Expr:
-        """A copy of the l-value e whose stack indices with calls read temporaries set now."""
-        if isinstance(e, (ast.Member, ast.Slice)):
-            n = copy.copy(e)
-            n.expr = self.freeze_indices(e.expr, fr, body)
-            return n
-        if isinstance(e, ast.Index):
-            n = copy.copy(e)
-            n.expr = self.freeze_indices(e.expr, fr, body)
-            if _has_side_effects(e.index):
-                n.index = self.snapshot(e.index, fr, body)
-            return n
-        return e
-
     def switch_in_action(self, st: ast.SwitchStmt, fr: Frame, body: Body) -> None:
         from ..types import ActionEnumT
         if isinstance(st.expr.type, ActionEnumT):
@@ -729,61 +708,9 @@ class Lowerer(CallLowerer):
             body.place(nxt)
         body.place(end)
 
-    def assign_slice(self, st: ast.AssignStmt, fr: Frame, body: Body) -> None:
-        self.store_slice(st.lhs, st.rhs, fr, body, st)
-
-    def store_slice(self, sl: ast.Slice, rhs: ast.Expr | Loc, fr: Frame, body: Body, st) -> None:
-        """sl = rhs where sl is a slice (of a slice...) of a location; rhs an expression or a Loc."""
-        hi, lo = sl.hi_value, sl.lo_value
-        base = sl.expr
-        while isinstance(base, ast.Slice):  # x[a:b][c:d] is x[b+c:b+d]
-            hi, lo = hi + base.lo_value, lo + base.lo_value
-            base = base.expr
-        dst = self.lvalue(base, fr, body)
-        w = strip_newtype(base.type).width
-        keep = ((1 << w) - 1) & ~(((1 << (hi - lo + 1)) - 1) << lo)
-        val = self.data(rhs, fr, body) if isinstance(rhs, ast.Expr) else self.as_data(*self.read_loc(rhs, st))
-        cur, _ = self.read_loc(dst, st)
-        new = J.op("|", J.op("&", cur, J.hexstr(keep, w)),
-                   J.op("&", J.op("<<", val, J.hexstr(lo)), J.hexstr(((1 << w) - 1) & ~keep, w)))
-        self.assign_scalar(dst, new, False, body, st)
-
-
-def _walk(node: Any):
-    if isinstance(node, ast.Node):
-        yield node
-        for v in vars(node).values():
-            if isinstance(v, (ast.Node, list, tuple)):
-                yield from _walk(v)
-    elif isinstance(node, (list, tuple)):
-        for x in node:
-            yield from _walk(x)
-
-
-_PURE_EXTERNS = {"isValid"}
-
-
-def _has_side_effects(e: Any) -> bool:
-    for n in _walk(e):
-        if isinstance(n, ast.Call):
-            k = getattr(n, "kind", "")
-            if k == "builtin" and n.method in _PURE_EXTERNS:
-                continue
-            if k in ("function", "extern_function", "extern_method", "action", "table_apply", "apply", "builtin"):
-                return True
-    return False
-
 
 def _has_control_flow(st: Any) -> bool:
     return any(isinstance(n, (ast.IfStmt, ast.ReturnStmt, ast.SwitchStmt, ast.ExitStmt)) for n in _walk(st))
-
-
-def _lhs_has_runtime_index(e: ast.Expr) -> bool:
-    while isinstance(e, (ast.Member, ast.Index, ast.Slice)):
-        if isinstance(e, ast.Index) and getattr(e.index, "const", None) is None:
-            return True
-        e = e.expr
-    return False
 
 
 __all__ = ["Lowerer", "Body", "Label", "ObjectT", "ExternLoc", "PacketLoc", "TableLoc", "InstanceLoc",

@@ -15,7 +15,7 @@ from .. import ast
 from ..annotations import Ident
 from ..errors import CompileError
 from ..typecheck import annotation_string
-from ..types import BitT, BoolT, EnumT, StructT, strip_newtype, width_of
+from ..types import BitT, BoolT, EnumT, ErrorT, StructT, strip_newtype, width_of
 from .p4info_order import ProgramOrder
 
 P = p4info_pb2.P4Ids
@@ -189,7 +189,12 @@ def build_p4info(prog) -> p4info_pb2.P4Info:
                 mf = t.match_fields.add()
                 mf.id = i + 1
                 mf.name = prog.tables.key_name(k)
-                mf.bitwidth = _bits(k.expr.type)
+                if isinstance(strip_newtype(k.expr.type), ErrorT):
+                    # p4c gives an error-typed key no bitwidth; the control plane
+                    # finds the members in type_info
+                    _add_errors(info, prog.tc.errors)
+                else:
+                    mf.bitwidth = _bits(k.expr.type)
                 _add_ser_enum(info, k.expr.type)
                 if k.match_kind in _MATCH:
                     mf.match_type = _MATCH[k.match_kind]
@@ -358,6 +363,11 @@ def p4info_text(info: p4info_pb2.P4Info) -> str:
     head = "# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1.P4Info\n\n"
     return head + text_format.MessageToString(info)
 
+
+
+def _add_errors(info: p4info_pb2.P4Info, members: list[str]) -> None:
+    if not info.type_info.error.members:
+        info.type_info.error.members.extend(members)
 
 
 def _add_ser_enum(info: p4info_pb2.P4Info, t) -> None:

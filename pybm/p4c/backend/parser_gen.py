@@ -13,7 +13,6 @@ from ..constfold import EnumValue, ErrorValue
 from ..errors import CompileError
 from ..midend.inline import Frame
 from ..midend.locations import (
-    ExprLoc,
     FieldLoc,
     HeaderLoc,
     InstanceLoc,
@@ -288,16 +287,32 @@ class ParserBuilder:
         if method == "lookahead":
             t = strip_newtype(e.type)
             if isinstance(t, (BitT, BoolT)):
+                # BMv2 takes a lookahead only as the source of a 'set' (or a select key):
+                # into a temporary, which any expression can then read
                 w = 1 if isinstance(t, BoolT) else t.width
-                return ExprLoc({"type": "lookahead", "value": [0, w]}, e.type)
+                tmp = self.prog.alloc.alloc(e.type, "lookahead_tmp", loc=e.loc)
+                body.emit({"parameters": [tmp.json(), {"type": "lookahead", "value": [0, w]}], "op": "set"})
+                return tmp
             if isinstance(t, StructT) and t.kind == "header":
                 tmp = self.prog.alloc.alloc(e.type, "lookahead_tmp", loc=e.loc)
                 off = 0
                 body.emit({"op": "primitive", "parameters": [
                     {"op": "add_header", "parameters": [{"type": "header", "value": tmp.inst}]}]})
-                for fn, ft, _ in t.fields:
-                    fw = width_of(strip_newtype(ft))
-                    body.emit({"parameters": [tmp.field(fn).json(), {"type": "lookahead", "value": [off, fw]}],
+                for f in tmp.leaves():
+                    fw = width_of(strip_newtype(f.ptype))
+                    body.emit({"parameters": [f.json(), {"type": "lookahead", "value": [off, fw]}],
+                               "op": "set"})
+                    off += fw
+                return tmp
+            if isinstance(t, StructT) and t.kind == "struct" and _flat_bits(t):
+                # a struct of bit fields: each field from its offset in the packet
+                tmp = self.prog.alloc.alloc(e.type, "lookahead_tmp", loc=e.loc)
+                off = 0
+                for path, fw in _flat_bits(t):
+                    loc = tmp
+                    for fn in path:
+                        loc = loc.fields[fn]
+                    body.emit({"parameters": [loc.json(), {"type": "lookahead", "value": [off, fw]}],
                                "op": "set"})
                     off += fw
                 return tmp
@@ -323,6 +338,23 @@ class ParserBuilder:
         if isinstance(loc, UnionLoc):
             raise CompileError(e.loc, "extract a member of the union, not the union")
         raise CompileError(e.loc, "extract() needs a header")
+
+
+def _flat_bits(t: StructT, path: tuple = ()) -> list[tuple[tuple, int]]:
+    """The (field path, width) of a struct whose leaves are all bit<N>/bool; [] otherwise."""
+    out: list[tuple[tuple, int]] = []
+    for fn, ft, _ in t.fields:
+        b = strip_newtype(ft)
+        if isinstance(b, StructT) and b.kind == "struct":
+            sub = _flat_bits(b, path + (fn,))
+            if not sub:
+                return []
+            out.extend(sub)
+        elif isinstance(b, (BitT, BoolT)):
+            out.append((path + (fn,), 1 if isinstance(b, BoolT) else b.width))
+        else:
+            return []
+    return out
 
 
 def _stmts(s: ast.Node) -> list:

@@ -192,6 +192,8 @@ class Tables:
     def entry_key(self, it: ast.Expr, k: ast.KeyElement, entry: ast.TableEntry) -> dict:
         w = key_width(k)
         mk = k.match_kind
+        if isinstance(getattr(it, "const", None), ErrorValue):  # p4c refuses these keys too
+            raise CompileError(it.loc, f"error.{it.const.name}: unsupported {mk} key expression")
         full = (1 << w) - 1
 
         def val(x: ast.Expr) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import P4Type, StackT, StructT
+from ..types import P4Type, StackT, StructT, strip_newtype
 
 
 class Loc:
@@ -34,8 +34,54 @@ class HeaderLoc(Loc):
     ptype: StructT
     union: str | None = None  # the union instance when a union member
 
-    def field(self, name: str) -> FieldLoc:
-        return FieldLoc(self.inst, name, self.ptype.field_type(name))
+    def field(self, name: str) -> Loc:
+        if name.startswith("$"):
+            return FieldLoc(self.inst, name, self.ptype.field_type(name))
+        return self._sub((name,), self.ptype.field_type(name))
+
+    def _sub(self, path: tuple, t) -> Loc:
+        b = strip_newtype(t)
+        if isinstance(b, StructT) and b.kind == "struct":  # a struct inside a header
+            sl = StructLoc(b)
+            for fn, ft, _ in b.fields:
+                sl.fields[fn] = self._sub(path + (fn,), ft)
+            return sl
+        return FieldLoc(self.inst, header_field_names(self.ptype)[path], t)
+
+    def leaves(self) -> list[FieldLoc]:
+        """The BMv2 fields of the header, in order."""
+        names = header_field_names(self.ptype)
+        return [FieldLoc(self.inst, names[path], t) for path, t in header_leaves(self.ptype)]
+
+
+def header_leaves(st: StructT, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    """(field path, type) of each scalar field of a header, structs inside it flattened."""
+    out: list[tuple[tuple, Any]] = []
+    for fn, ft, _ in st.fields:
+        b = strip_newtype(ft)
+        if isinstance(b, StructT) and b.kind == "struct":
+            out.extend(header_leaves(b, path + (fn,)))
+        else:
+            out.append((path + (fn,), ft))
+    return out
+
+
+_NAMES: dict[int, tuple[StructT, dict]] = {}
+
+
+def header_field_names(st: StructT) -> dict[tuple, str]:
+    """BMv2 field names of a header's fields by path: the field's own name, or, when the
+    header has a struct inside, p4c's flattened '_a_b<N>' (N counting all its fields)."""
+    hit = _NAMES.get(id(st))
+    if hit is not None and hit[0] is st:
+        return hit[1]
+    leaves = header_leaves(st)
+    if all(len(p) == 1 for p, _ in leaves):
+        names = {p: p[0] for p, _ in leaves}
+    else:
+        names = {p: "_" + "_".join(p) + str(i) for i, (p, _) in enumerate(leaves)}
+    _NAMES[id(st)] = (st, names)
+    return names
 
 
 @dataclass

@@ -133,6 +133,10 @@ extern action_selector {
     action_selector(HashAlgorithm algorithm, bit<32> size, bit<32> outputWidth);
 }
 
+/* The old form, kept (deprecated) so that programs declaring but not using it compile;
+   a call is refused, as p4c refuses it. */
+@deprecated("Please use mark_to_drop(standard_metadata) instead.")
+extern void mark_to_drop();
 /* Drop the packet at the end of the current pipeline. */
 @pure
 extern void mark_to_drop(inout standard_metadata_t standard_metadata);
