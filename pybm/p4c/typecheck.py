@@ -621,9 +621,14 @@ class TypeChecker(ExprChecker):
             self.check_expr(st.cond, scope, BoolT())
             if not isinstance(st.cond.type, BoolT):
                 raise CompileError(st.cond.loc, f"condition must be bool, not '{st.cond.type}'")
-            self.check_stmt(st.then, Scope(scope))
-            if st.other is not None:
-                self.check_stmt(st.other, Scope(scope))
+            c = getattr(st.cond, "const", None)
+            for branch, live in ((st.then, c is not False), (st.other, c is not True)):
+                if branch is None:
+                    continue
+                n = len(self.type_warnings)
+                self.check_stmt(branch, Scope(scope))
+                if not live:  # p4c folds the dead branch away before it warns about it
+                    del self.type_warnings[n:]
         elif isinstance(st, ast.SwitchStmt):
             self.check_switch(st, scope)
         elif isinstance(st, ast.ReturnStmt):

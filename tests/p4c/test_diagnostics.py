@@ -220,3 +220,38 @@ V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
     assert "[--Wwarn=deprecated] warning: mark_to_drop: Using deprecated feature mark_to_drop. " \
            "Please use mark_to_drop(standard_metadata) instead." in err
     assert "warning: 'old_drop' is unused" in err
+
+
+def test_no_literal_warning_in_a_statically_dead_branch(tmp_path: Path):
+    """p4c folds 'if (true) ... else ...' before it warns about literals: a negative
+    literal for an unsigned type warns only where the code is live."""
+    body = """
+bit<8> f() {
+    if (true) {
+        return 1;
+    } else {
+        return -68;
+    }
+}
+bit<8> g() {
+    return -67;
+}"""
+    text = UNUSED_PROGRAM.split("const bit<8> UC")[0] + body + """
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct meta_t { }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    apply { hdr.h.a = f(); hdr.h.b = g(); }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr.h); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+    err = _stderr(tmp_path, "dead.p4", text)
+    assert "-8w67: negative value with unsigned type" in err
+    assert "-8w68" not in err
