@@ -119,10 +119,10 @@ class Externs:
         if name == "clone":
             self.clone(e, args["type"], args["session"], None, fr, body)
             return None
-        if name == "clone3":
-            fl = self.field_list_from_data(args["data"], fr, body, e)
-            self.clone(e, args["type"], args["session"], fl, fr, body)
-            return None
+        if name in ("clone3", "resubmit", "recirculate"):
+            # the deprecated forms with a field list argument: p4c-bm2-ss refuses them
+            raise CompileError(e.loc, f"{name}: unknown extern function (p4c-bm2-ss refuses the "
+                                      f"deprecated form: use {name.replace('3', '')}_preserving_field_list)")
         if name == "clone_preserving_field_list":
             fl = self.field_list_by_index(args["index"], e)
             self.clone(e, args["type"], args["session"], fl, fr, body)
@@ -131,10 +131,6 @@ class Externs:
             fl = self.field_list_by_index(args["index"], e)
             op = "resubmit" if name.startswith("resubmit") else "recirculate"
             low.emit_prim(op, [J.hexstr(fl)], body, e)
-            return None
-        if name in ("resubmit", "recirculate"):
-            fl = self.field_list_from_data(args["data"], fr, body, e)
-            low.emit_prim(name, [J.hexstr(fl)], body, e)
             return None
         if name == "truncate":
             low.emit_prim("truncate", [J.param(low.data(args["length"], fr, body))], body, e)
@@ -293,13 +289,6 @@ class Externs:
         if not isinstance(idx, int):
             raise CompileError(idx_expr.loc, "field list index must be a constant")
         return self.prog.add_field_list_for_index(idx, e)
-
-    def field_list_from_data(self, data: ast.Expr, fr: Frame, body, e) -> int:
-        elements = self.flatten_fields(data, fr, body, e)
-        for el in elements:
-            if el.get("type") != "field":
-                raise CompileError(data.loc, "field lists may only contain fields")
-        return self.prog.add_field_list(None, elements)
 
     def log_msg(self, e: ast.Call, args: dict, fr: Frame, body) -> None:
         low = self.prog.lowerer

@@ -163,13 +163,13 @@ extern void update_checksum_with_payload<T, O>(in bool condition, in T data, ino
 
 /* Packet replication and recirculation. */
 extern void clone(in CloneType type, in bit<32> session);
-@deprecated("use resubmit_preserving_field_list")
+@deprecated("Please use 'resubmit_preserving_field_list' instead")
 extern void resubmit<T>(in T data);
 extern void resubmit_preserving_field_list(bit<8> index);
-@deprecated("use recirculate_preserving_field_list")
+@deprecated("Please use 'recirculate_preserving_field_list' instead")
 extern void recirculate<T>(in T data);
 extern void recirculate_preserving_field_list(bit<8> index);
-@deprecated("use clone_preserving_field_list")
+@deprecated("Please use 'clone_preserving_field_list' instead")
 extern void clone3<T>(in CloneType type, in bit<32> session, in T data);
 extern void clone_preserving_field_list(in CloneType type, in bit<32> session, bit<8> index);
 
