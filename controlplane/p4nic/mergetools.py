@@ -186,7 +186,7 @@ def merge_send(ifaces: list[str], dst: str, dport: int, srcs: list[str], plan: S
     socks = []
     try:
         for iface in ifaces:
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)   # send only: receives nothing
             s.bind((iface, 0))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
             socks.append(s)

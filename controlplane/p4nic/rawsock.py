@@ -34,13 +34,18 @@ CLONE_NEWNET = 0x40000000
 
 
 def open_raw(iface: str, rcvbuf: int | None = None, promiscuous: bool = False) -> socket.socket:
-    """A bound AF_PACKET socket on ``iface`` with auxiliary data enabled."""
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    """A bound AF_PACKET socket on ``iface`` with auxiliary data enabled.
+
+    Created with protocol 0 (it receives nothing) and given ETH_P_ALL only by bind():
+    a socket created with ETH_P_ALL queues frames of every interface (loopback's
+    gRPC traffic, say) until it is bound, and those would be read as if they had
+    come from ``iface``."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     try:
         if rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-        s.bind((iface, 0))
+        s.bind((iface, ETH_P_ALL))      # (Python puts it in network order)
         if promiscuous:
             ifindex = socket.if_nametoindex(iface)
             mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
