@@ -131,6 +131,8 @@ class CryptoEngine(RawPortWorker):
     used); ``netns`` the network namespace it lives in, if not ours.
     """
 
+    THREAD_NAME = "crypto-engine"
+
     def __init__(self, iface: str | None, *, netns: str | None = None,
                  rcvbuf: int = 8 << 20, promiscuous: bool = True):
         self.iface = iface
@@ -336,14 +338,7 @@ class CryptoEngine(RawPortWorker):
 
     # ---- the reader thread -----------------------------------------------------------------------
     def start(self) -> None:
-        """Open the crypto port and answer its frames in a reader thread."""
-        if self.iface is None:
-            raise ValueError("CryptoEngine without an interface: use handle()")
-        if self._thread is not None:
-            raise RuntimeError("crypto engine already started")
-        self._open(self.iface, self.netns, self.rcvbuf, self.promiscuous)
-        self._thread = threading.Thread(target=self._read, name="crypto-engine", daemon=True)
-        self._thread.start()
+        super().start()
         log.info("crypto engine on %s%s", self.iface,
                  f" in netns {self.netns}" if self.netns else "")
 

@@ -84,6 +84,8 @@ class PlacementAgent(RawPortWorker):
     ``cq`` is the completion queue applications poll (None: callbacks only).
     """
 
+    THREAD_NAME = "placement-read"
+
     def __init__(self, iface: str | None, memory: HostMemory, cq: CompletionQueue | None = None,
                  *, backlog_limit: int = 65536, rcvbuf: int = 32 << 20,
                  netns: str | None = None, promiscuous: bool = True,
@@ -245,15 +247,7 @@ class PlacementAgent(RawPortWorker):
 
     # ---- the reader thread -----------------------------------------------------------------------
     def start(self) -> None:
-        """Open the placement interface and process its frames in a reader thread."""
-        if self.iface is None:
-            raise ValueError("PlacementAgent without an interface: use process()")
-        if self._thread is not None:
-            raise RuntimeError("placement agent already started")
-        # bursts of 1200-byte slices are large: a receive buffer beyond rmem_max
-        self._open(self.iface, self.netns, self.rcvbuf, self.promiscuous)
-        self._thread = threading.Thread(target=self._read, name="placement-read", daemon=True)
-        self._thread.start()
+        super().start()
         log.info("placement agent reading %s%s", self.iface,
                  f" in netns {self.netns}" if self.netns else "")
 

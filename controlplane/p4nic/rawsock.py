@@ -114,6 +114,25 @@ class RawPortWorker:
     _thread: threading.Thread | None = None
     _kernel_drops: int = 0
 
+    THREAD_NAME = "raw-port"
+    iface: str | None
+    netns: str | None
+    rcvbuf: int
+    promiscuous: bool
+
+    def _read(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Open the interface and serve its frames in the reader thread (``_read``)."""
+        if self.iface is None:
+            raise ValueError(f"{type(self).__name__} without an interface: call it per frame")
+        if self._thread is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+        self._open(self.iface, self.netns, self.rcvbuf, self.promiscuous)
+        self._thread = threading.Thread(target=self._read, name=self.THREAD_NAME, daemon=True)
+        self._thread.start()
+
     def _open(self, iface: str, netns: str | None, rcvbuf: int, promiscuous: bool) -> None:
         sock = open_raw_in_netns(iface, netns, rcvbuf=rcvbuf, promiscuous=promiscuous)
         try:
