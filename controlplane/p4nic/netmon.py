@@ -10,13 +10,14 @@ count has no gaps by construction and is not used for loss.
 from __future__ import annotations
 
 import select
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from p4nic.clock import ClockMapping
 from p4nic.netprops import NetworkProperties, Selection, estimate, select_protocol
-from p4nic.rawsock import PACKET_OUTGOING, open_raw, recv_frame
+from p4nic.rawsock import PACKET_OUTGOING, SO_RCVBUFFORCE, open_raw, recv_frame
 from p4nic.records import (
     CaptureRecord,
     PlacementRecord,
@@ -88,12 +89,23 @@ def assess(f: FlowArrivals, rtt_ms: float | None = None, real_time: bool | None 
     return props, select_protocol(props, rtt_ms=rtt_ms, real_time=rt)
 
 
+RCVBUF = 8 << 20
+
+
 def frames_in(iface: str, count: int | None, timeout: float | None,
               on_ready: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Frames arriving on ``iface`` (not those sent from it), until ``count`` frames
-    or ``timeout`` seconds; ``on_ready`` runs once the socket is bound."""
+    or ``timeout`` seconds; ``on_ready`` runs once the socket is bound.
+
+    The socket's receive buffer is deep (RCVBUF, forced as root: SO_RCVBUF alone
+    stops at net.core.rmem_max): a packet train arrives faster than a busy
+    reader may read it."""
     s = open_raw(iface)
     try:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        except PermissionError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         if on_ready:
             on_ready()
         deadline = None if timeout is None else time.monotonic() + timeout

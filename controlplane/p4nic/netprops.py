@@ -9,11 +9,21 @@ asked to.
 Seed 002's worked example: three 100-byte packets stamped 4, 9 and 13 us have
 dispersions 5 and 4 us, mean 4.5 us, so the path capacity is
 800 bit / 4.5 us = 177.8 Mbit/s.
+
+Seed 002's mean is exact for one train of packets that left the narrowest
+link back to back. A longer measurement holds several trains with idle time
+between them, and a train may be disturbed: a shaper or a switch that stalls
+for a moment spreads it out. So the capacity of a measurement with enough
+trains is the *median* of the trains' own capacities (seed 002's method
+applied to each train), counting only trains no stall disturbed
+(:func:`robust_capacity`); with too few trains it is seed 002's mean over
+everything, as before.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +67,89 @@ def path_capacity_bps(arrivals_us: Sequence[int], sizes_bytes: int | Sequence[in
         raise ValueError("all arrivals share one timestamp: capacity beyond the clock resolution")
     bits = 8 * sum(sizes[1:]) / (len(sizes) - 1)
     return bits / (gap * 1e-6)
+
+
+# ---- trains: a robust capacity ----------------------------------------------------------
+
+IDLE_FACTOR = 10     # a gap IDLE_FACTOR times the median gap or more separates two trains
+MIN_TRAIN = 5        # packets a train needs to have a dispersion of its own
+MIN_TRAINS = 3       # trains a median needs (fewer: seed 002's mean over all arrivals)
+STALL_FACTOR = 4     # a gap STALL_FACTOR times its train's median gap or more is a stall
+
+
+def idle_gap_us(arrivals_us: Sequence[int], factor: float = IDLE_FACTOR) -> float:
+    """The gap from which on two arrivals belong to different trains: ``factor``
+    times the median gap (the median is a gap inside a train when the trains are
+    longer than two packets), at least ``factor`` us (the clock's resolution)."""
+    gaps = dispersions(arrivals_us)
+    if not gaps:
+        raise ValueError("trains need at least two arrivals")
+    return factor * max(statistics.median(gaps), 1)
+
+
+def split_trains(arrivals_us: Sequence[int], idle_us: float) -> list[range]:
+    """Index ranges of the trains: runs of arrivals whose gaps are below ``idle_us``."""
+    gaps = dispersions(arrivals_us)
+    trains: list[range] = []
+    start = 0
+    for i, gap in enumerate(gaps):
+        if gap >= idle_us:
+            trains.append(range(start, i + 1))
+            start = i + 1
+    if arrivals_us:
+        trains.append(range(start, len(arrivals_us)))
+    return trains
+
+
+def stalled(gaps: Sequence[int], factor: float = STALL_FACTOR) -> bool:
+    """Whether a train's gaps hold a stall: one ``factor`` times their median or more
+    (the median is at least 1 us, the clock's resolution)."""
+    return bool(gaps) and max(gaps) >= factor * max(statistics.median(gaps), 1)
+
+
+@dataclass(frozen=True)
+class CapacityEstimate:
+    capacity_bps: float
+    method: str                  # "trains": median over trains; "mean": seed 002's mean
+    trains: int = 0              # trains the median is over
+    disturbed: int = 0           # trains with a stall (left out while enough others have none)
+    train_capacities_bps: tuple[float, ...] = ()
+
+
+def robust_capacity(arrivals_us: Sequence[int], sizes_bytes: int | Sequence[int],
+                    idle_us: float | None = None, min_train: int = MIN_TRAIN,
+                    min_trains: int = MIN_TRAINS, stall_factor: float = STALL_FACTOR
+                    ) -> CapacityEstimate:
+    """Path capacity from the trains in ``arrivals_us``.
+
+    The arrivals are split into trains at idle gaps (``idle_us``, by default
+    :func:`idle_gap_us`); each train of at least ``min_train`` packets that
+    spans time has its own capacity, seed 002's bits / mean dispersion over
+    that train. Trains holding a stall (:func:`stalled`) are left out. With
+    ``min_trains`` or more undisturbed trains the capacity is the median of
+    theirs; else, with that many trains at all, the median over all of them;
+    else seed 002's mean over every arrival (:func:`path_capacity_bps`).
+    A median ignores the odd train that came out too slow or too fast; the
+    mean of a train ignores how its packets were spaced inside it, so a
+    switch that falls behind during a train and catches up before its end
+    does not change it either.
+    """
+    sizes = _sizes(sizes_bytes, len(arrivals_us))
+    if idle_us is None:
+        idle_us = idle_gap_us(arrivals_us)
+    usable: list[tuple[float, bool]] = []
+    for train in split_trains(arrivals_us, idle_us):
+        arr = arrivals_us[train.start:train.stop]
+        if len(arr) < min_train or arr[-1] == arr[0]:
+            continue
+        usable.append((path_capacity_bps(arr, sizes[train.start:train.stop]),
+                       stalled(dispersions(arr), stall_factor)))
+    clean = [c for c, disturbed in usable if not disturbed]
+    for chosen in (clean, [c for c, _ in usable]):
+        if len(chosen) >= min_trains:
+            return CapacityEstimate(statistics.median(chosen), "trains", len(chosen),
+                                    len(usable) - len(clean), tuple(chosen))
+    return CapacityEstimate(path_capacity_bps(arrivals_us, sizes), "mean")
 
 
 def arrival_rate_bps(arrivals_us: Sequence[int], sizes_bytes: int | Sequence[int]) -> float:
@@ -137,15 +230,19 @@ class NetworkProperties:
     loss_rate: float
     mean_burst: float
     max_burst: int
+    capacity_method: str = "mean"   # how capacity_bps was found (CapacityEstimate.method)
+    trains: int = 0                 # trains the capacity is the median of
+    disturbed_trains: int = 0       # trains a stall disturbed (CapacityEstimate.disturbed)
 
 
 def estimate(arrivals_us: Sequence[int], sizes_bytes: int | Sequence[int],
              seqs: Sequence[int] | None = None, burst_gap_us: int | None = None,
-             seq_modulus: int = 1 << 32) -> NetworkProperties:
+             seq_modulus: int = 1 << 32, idle_us: float | None = None) -> NetworkProperties:
     """All properties of one flow at once.
 
     ``burst_gap_us`` defaults to twice the smallest gap: packets closer than
-    that arrived back to back at the bottleneck rate.
+    that arrived back to back at the bottleneck rate. The capacity is
+    :func:`robust_capacity`'s (trains split at ``idle_us``).
     """
     gaps = dispersions(arrivals_us)
     if not gaps:
@@ -153,14 +250,18 @@ def estimate(arrivals_us: Sequence[int], sizes_bytes: int | Sequence[int],
     if burst_gap_us is None:
         burst_gap_us = 2 * min(gaps)
     bursts = burst_lengths(arrivals_us, burst_gap_us)
+    cap = robust_capacity(arrivals_us, sizes_bytes, idle_us)
     return NetworkProperties(
         packets=len(arrivals_us),
         mean_dispersion_us=sum(gaps) / len(gaps),
-        capacity_bps=path_capacity_bps(arrivals_us, sizes_bytes),
+        capacity_bps=cap.capacity_bps,
         arrival_rate_bps=arrival_rate_bps(arrivals_us, sizes_bytes),
         loss_rate=loss_rate(seqs, seq_modulus) if seqs else 0.0,
         mean_burst=sum(bursts) / len(bursts),
         max_burst=max(bursts),
+        capacity_method=cap.method,
+        trains=cap.trains,
+        disturbed_trains=cap.disturbed,
     )
 
 
@@ -193,13 +294,19 @@ class SelectionRule:
         return True
 
 
-# In the spirit of seed 002's Tables 3 and 4, restricted to what this kernel
-# offers. Loss-based controls (reno, cubic) halve their window on every loss,
-# so a path that loses packets for reasons other than congestion goes to BBR,
-# which paces at the measured bottleneck rate; a fat pipe (high capacity or
-# long RTT) goes to CUBIC, whose window growth does not depend on the RTT;
-# anything else keeps RENO. Real-time streams take UDP (a constant rate beats
-# retransmission for them).
+# In the spirit of seed 002's Tables 3 and 4 (a protocol picked from RTT, path
+# capacity, loss rate; the tables themselves are not in the seed's text),
+# restricted to what this kernel offers. Loss-based controls (reno, cubic)
+# shrink their window on every loss, so a path that loses packets for reasons
+# other than congestion goes to BBR, which does not take loss as the signal and
+# paces at the measured bottleneck rate (Cardwell et al., "BBR: Congestion-Based
+# Congestion Control", ACM Queue 14(5), 2016); a fat pipe (high capacity or long
+# RTT) goes to CUBIC, whose window grows with the time since the last loss, not
+# per RTT (RFC 9438); anything else keeps Reno's AIMD (RFC 5681). Real-time
+# streams take UDP: seed 002, "if the network application requires real time
+# performance the network protocol selected may help to ensure that data packets
+# are transmitted at an approximately constant rate". The thresholds (1% loss,
+# 100 Mbit/s, 1 Gbit/s, 50 ms) are this project's choice, not the sources'.
 SELECTION_TABLE: tuple[SelectionRule, ...] = (
     SelectionRule("udp", "real-time application: constant rate, no retransmission",
                   real_time=True),

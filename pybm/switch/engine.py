@@ -68,6 +68,7 @@ class Switch:
         self._egress_q: list[deque[Packet]] = [deque() for _ in range(priority_queues)]
         self._draining = False
         self._packet_id = 0
+        self._last_ig_ts = 0
         self.stats: dict[str, int] = {}
         self._meta_ranges: list[tuple[int, int]] = []
         externs.reset_clock()
@@ -125,8 +126,16 @@ class Switch:
 
     # -- packet path -----------------------------------------------------------
 
-    def receive(self, port: int, data: bytes) -> None:
-        """A frame arrived on ``port``: process it (and everything it causes) to completion."""
+    def receive(self, port: int, data: bytes, arrival_ns: int | None = None) -> None:
+        """A frame arrived on ``port``: process it (and everything it causes) to completion.
+
+        ``arrival_ns``: when it arrived (CLOCK_MONOTONIC ns; interface ports pass the
+        kernel's receive time), else now. The ingress timestamp is that arrival time,
+        not the time processing starts (a frame may wait while earlier ones are
+        processed; simple_switch stamps in its receive thread, before its ingress
+        queue, a hardware NIC at the MAC), kept between the last ingress timestamp
+        and now so that ingress timestamps never decrease in processing order.
+        """
         with self.lock:
             cp = self.cp
             if cp is None:
@@ -141,7 +150,11 @@ class Switch:
             F[self._s_ingress_port] = port
             F[self._s_packet_length] = pkt.ilen
             if self._s_ig_ts is not None:
-                F[self._s_ig_ts] = externs.now_us()
+                ts = externs.now_us()
+                if arrival_ns is not None:
+                    ts = min(ts, max(self._last_ig_ts, externs.us_of_monotonic_ns(arrival_ns)))
+                self._last_ig_ts = ts
+                F[self._s_ig_ts] = ts
             self._count("rx")
             self._in_lo.append(pkt)
             if not self._draining:

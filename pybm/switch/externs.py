@@ -186,6 +186,11 @@ def now_us() -> int:
     return (time.monotonic_ns() - _T0) // 1000
 
 
+def us_of_monotonic_ns(t_ns: int) -> int:
+    """A CLOCK_MONOTONIC time in nanoseconds on the switch clock (microseconds)."""
+    return (t_ns - _T0) // 1000
+
+
 def reset_clock() -> None:
     global _T0
     _T0 = time.monotonic_ns()

@@ -29,6 +29,9 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_OUTGOING = 4
 PACKET_AUXDATA = 8
+SO_RCVBUFFORCE = 33
+SO_TIMESTAMPNS = 35        # SO_TIMESTAMPNS_OLD; its control message is SCM_TIMESTAMPNS
+_TIMESPEC = struct.Struct("=qq")
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 ETH_P_8021Q = 0x8100
@@ -56,8 +59,20 @@ def restore_vlan_tag(data: bytes, ancdata: list[tuple[int, int, bytes]]) -> byte
     return data
 
 
+def arrival_monotonic_ns(ancdata: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time of a frame (SCM_TIMESTAMPNS, CLOCK_REALTIME) as a
+    CLOCK_MONOTONIC time, or None when the frame carries no timestamp."""
+    for level, kind, raw in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(raw)
+            if sec == 0 and nsec == 0:
+                return None
+            return sec * 1_000_000_000 + nsec + time.monotonic_ns() - time.time_ns()
+    return None
+
+
 class SwitchLike(Protocol):
-    def receive(self, port: int, data: bytes) -> None: ...
+    def receive(self, port: int, data: bytes, arrival_ns: int | None = None) -> None: ...
 
 
 class Port:
@@ -92,10 +107,17 @@ class InterfacePort(Port):
         try:
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             self.sock.bind((ifname, 0))
-            # absorb bursts while a packet is being processed (BMv2 has deeper queues too)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            # absorb bursts while a packet is being processed (BMv2 has deeper queues too);
+            # forced as root: SO_RCVBUF alone stops at net.core.rmem_max (208 KiB by default)
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+            except PermissionError:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             # VLAN tags the kernel strips come back as auxiliary data
             self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            # the kernel's receive time of each frame: the ingress timestamp is when a
+            # frame arrived, not when the (single-threaded) pipeline got to it
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         except OSError as e:
             raise OSError(f"cannot open interface '{ifname}' for port {number}: {e.strerror}") from e
         ifindex = socket.if_nametoindex(ifname)
@@ -107,16 +129,16 @@ class InterfacePort(Port):
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def start(self, deliver: Callable[[int, bytes], None]) -> None:
+    def start(self, deliver: Callable[[int, bytes, int | None], None]) -> None:
         self._thread = threading.Thread(target=self._rx_loop, args=(deliver,),
                                         name=f"port-{self.number}", daemon=True)
         self._thread.start()
 
-    def _rx_loop(self, deliver: Callable[[int, bytes], None]) -> None:
+    def _rx_loop(self, deliver: Callable[[int, bytes, int | None], None]) -> None:
         sock = self.sock
         while not self._closed:
             try:
-                data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME, socket.CMSG_SPACE(64))
+                data, ancdata, _flags, addr = sock.recvmsg(MAX_FRAME, socket.CMSG_SPACE(128))
             except OSError:
                 if self._closed:
                     return
@@ -124,11 +146,12 @@ class InterfacePort(Port):
                 continue
             if addr[2] == PACKET_OUTGOING:  # our own transmissions
                 continue
+            arrival = arrival_monotonic_ns(ancdata)
             data = restore_vlan_tag(data, ancdata)
             self.rx += 1
             if self.pcap_in is not None:
                 self.pcap_in.write(data)
-            deliver(self.number, data)
+            deliver(self.number, data, arrival)
 
     def send(self, data: bytes) -> None:
         try:
@@ -229,8 +252,8 @@ class PortManager:
         for p in self.ports.values():
             p.start(self._deliver)
 
-    def _deliver(self, port: int, data: bytes) -> None:
-        self.switch.receive(port, data)
+    def _deliver(self, port: int, data: bytes, arrival_ns: int | None = None) -> None:
+        self.switch.receive(port, data, arrival_ns)
 
     def transmit(self, port: int, data: bytes) -> None:
         if port == self.cpu_port and self.cpu_port is not None:

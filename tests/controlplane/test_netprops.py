@@ -17,12 +17,16 @@ from p4nic.netprops import (
     burst_lengths,
     dispersions,
     estimate,
+    idle_gap_us,
     loss_rate,
     lost_packets,
     mean_dispersion_us,
     path_capacity_bps,
+    robust_capacity,
     route_replace_command,
     select_protocol,
+    split_trains,
+    stalled,
     unwrap_sequence,
 )
 
@@ -54,6 +58,84 @@ def test_bad_inputs_are_refused() -> None:
         path_capacity_bps([7, 7], 100)
     with pytest.raises(ValueError, match="3 sizes for 2"):
         path_capacity_bps([1, 2], [1, 2, 3])
+
+
+def train(start: int, n: int, gap: float) -> list[int]:
+    """Arrivals of n packets from ``start`` us, ``gap`` us apart (rounded to the us clock)."""
+    return [start + round(i * gap) for i in range(n)]
+
+
+def test_trains_are_split_at_idle_gaps() -> None:
+    arr = train(0, 5, 10) + train(1000, 3, 12) + [5000]
+    assert idle_gap_us(arr) == 10 * 11            # ten times the median gap (10 and 12)
+    assert split_trains(arr, 100) == [range(0, 5), range(5, 8), range(8, 9)]
+    assert split_trains(arr, 10_000) == [range(0, 9)]
+    assert split_trains([7], 100) == [range(0, 1)]
+    assert idle_gap_us([0, 0, 0]) == 10             # below the clock's resolution: 1 us
+    assert stalled([60, 61, 60, 300]) and not stalled([60, 61, 60, 200])
+    assert stalled([0, 0, 4]) and not stalled([0, 0, 3])
+
+
+def test_robust_capacity_is_the_median_of_the_trains() -> None:
+    # 200 Mbit/s, 1514-byte frames: 60.56 us apart; five trains of 50, 20 ms apart
+    size, gap = 1514, 1514 * 8 / 200e6 * 1e6
+    trains = [train(k * 20_000, 50, gap) for k in range(5)]
+    # a train that came out slow as a whole (the shaper lost time evenly) and one
+    # that came out fast: the median ignores both
+    trains[1] = train(20_000, 50, gap * 1.3)
+    trains[3] = train(60_000, 50, gap * 0.8)
+    # and one the shaper stalled in for 400 us: left out
+    stalled_train = train(100_000, 50, gap)
+    stalled_train[25:] = [t + 400 for t in stalled_train[25:]]
+    trains.append(stalled_train)
+    arr = [t for tr in trains for t in tr]
+    got = robust_capacity(arr, size)
+    assert got.method == "trains" and got.trains == 5 and got.disturbed == 1
+    assert got.capacity_bps == pytest.approx(200e6, rel=0.005)
+    # seed 002's mean over everything measures the idle time between trains too
+    assert path_capacity_bps(arr, size) < 0.2 * got.capacity_bps
+    props = estimate(arr, size)
+    assert props.capacity_bps == got.capacity_bps and props.capacity_method == "trains"
+    assert (props.trains, props.disturbed_trains) == (5, 1)
+    assert props.mean_dispersion_us == mean_dispersion_us(arr)
+
+
+def test_robust_capacity_with_varying_sizes_counts_the_bytes_of_each_train() -> None:
+    # 100 Mbit/s: a 1000-byte frame takes 80 us, a 500-byte one 40 us
+    sizes, arr, t = [], [], 0
+    for _ in range(3):
+        for i in range(10):
+            size = 1000 if i % 2 else 500
+            t += size * 8 / 100e6 * 1e6 if i else 0
+            arr.append(round(t))
+            sizes.append(size)
+        t += 50_000
+    assert robust_capacity(arr, sizes).capacity_bps == pytest.approx(100e6, rel=0.01)
+
+
+def test_few_trains_or_only_disturbed_ones() -> None:
+    # one train: seed 002's mean, exactly (the seed's example is such a train)
+    got = robust_capacity([4, 9, 13], 100)
+    assert got.method == "mean" and got.capacity_bps == path_capacity_bps([4, 9, 13], 100)
+    two = train(0, 20, 10) + train(10_000, 20, 20)
+    assert robust_capacity(two, 100).method == "mean"
+    # trains shorter than min_train have no dispersion of their own
+    short = [t for k in range(5) for t in train(k * 10_000, 4, 10)]
+    assert robust_capacity(short, 100).method == "mean"
+    assert robust_capacity(short, 100, min_train=4).method == "trains"
+    # every train stalled (a last gap of 50 us after 10 us ones): the median over all
+    # of them, still not the mean
+    stalls = [t for k in range(3) for t in train(k * 10_000, 9, 10) + [k * 10_000 + 130]]
+    got = robust_capacity(stalls, 100)
+    assert got.method == "trains" and got.trains == 3 and got.disturbed == 3
+    assert got.capacity_bps == pytest.approx(800 * 9 / 130e-6)
+    # a stall as long as an idle gap splits its train instead: both parts measure
+    split = [t for k in range(3) for t in train(k * 10_000, 9, 10) + [k * 10_000 + 200]]
+    got = robust_capacity(split, 100)
+    assert (got.trains, got.disturbed) == (3, 0) and got.capacity_bps == pytest.approx(80e6)
+    # an explicit idle threshold instead of ten times the median gap
+    assert robust_capacity(two + [30_000 + t for t in train(0, 20, 10)], 100,
+                           idle_us=1000).trains == 3
 
 
 def test_loss_from_sequence_gaps_with_reordering_duplicates_and_wrap() -> None:
