@@ -1,8 +1,9 @@
 /* p4nic — receive-side SmartNIC offloads for v1model (BMv2).
  *
- * Ingress: port role -> capture triggers -> receive checks -> flow
- * association -> key memory -> arrival timestamps -> decryption through the
- * crypto engine (or its answers) -> redundant-stream merge
+ * Ingress: port role -> capture triggers -> receive checks -> fragment
+ * reassembly (over recirculation passes) -> flow association -> key memory
+ * -> arrival timestamps -> decryption through the crypto engine (or its
+ * answers) -> redundant-stream merge
  * -> delivery (unicast, or multicast when the packet also yields a timestamp
  * record or a NIC ACK).
  * Egress: capture records for clones, records/ACKs/placement for replicas,
@@ -26,6 +27,7 @@
 #include "include/capture.p4"
 #include "include/merge.p4"
 #include "include/crypto.p4"
+#include "include/reassembly.p4"
 #include "include/delivery.p4"
 
 control NicIngress(inout headers_t hdr,
@@ -41,6 +43,7 @@ control NicIngress(inout headers_t hdr,
     CaptureTrigger() capture;
     RedundantMerge() merge;
     IpsecDecrypt() ipsec;
+    FragmentReassembly() reassembly;
 
     // role: ROLE_WIRE (network side) or ROLE_HOST; peer_port: for a wire
     // port the host-stack port its misses go to, for a host port the wire
@@ -107,7 +110,11 @@ control NicIngress(inout headers_t hdr,
             meta.in_port = meta.recirc_in_port;   // fed back: as received on the wire
         }
         port_config.apply();
-        if (meta.role == ROLE_WIRE) {
+        // a store / emit pass of a datagram being reassembled (reassembly.p4):
+        // recirculated, or back from the loopback ports
+        bool reasm_pass = hdr.reasm.isValid()
+            && (sm.instance_type == PKT_INSTANCE_TYPE_RECIRC || meta.role == ROLE_LOOP);
+        if (meta.role == ROLE_WIRE || reasm_pass) {
             meta.direction = DIR_RX;
         } else if (meta.role == ROLE_HOST) {
             meta.direction = DIR_TX;
@@ -120,17 +127,39 @@ control NicIngress(inout headers_t hdr,
         }
 
         if (meta.role != ROLE_CRYPTO) {
-            capture.apply(hdr, meta, sm);   // both directions, and before any drop
-            if (meta.direction == DIR_TX) {
-                sm.egress_spec = meta.peer_port;
-                sm.priority = meta.regular_prio;
-                exit;
+            if (!reasm_pass) {
+                if (sm.instance_type != PKT_INSTANCE_TYPE_RECIRC) {
+                    capture.apply(hdr, meta, sm);   // both directions, before any drop
+                }
+                if (meta.direction == DIR_TX) {
+                    sm.egress_spec = meta.peer_port;
+                    sm.priority = meta.regular_prio;
+                    exit;
+                }
+
+                rx_checks.apply(hdr, meta, sm);
+                if (meta.drop_reason != DROP_NONE) {
+                    drop_with_reason();
+                    exit;
+                }
             }
 
-            rx_checks.apply(hdr, meta, sm);
-            if (meta.drop_reason != DROP_NONE) {
-                drop_with_reason();
-                exit;
+            // fragments are put together first: the whole datagram comes back
+            // by recirculation and takes the path below
+            if (reasm_pass || meta.is_fragment == 1) {
+                reassembly.apply(hdr, meta, sm);
+                if (meta.reasm_out == REASM_OUT_RECIRC) {
+                    sm.egress_spec = sm.ingress_port;   // recirculated in egress, never sent
+                    exit;
+                }
+                if (meta.reasm_out == REASM_OUT_LOOP) {
+                    sm.egress_spec = (port_t)hdr.reasm.loop_port;
+                    exit;
+                }
+                if (meta.reasm_out == REASM_OUT_DROP) {
+                    mark_to_drop(sm);   // consumed into a slot, or refused: counted
+                    exit;
+                }
             }
 
             sm.priority = meta.regular_prio;
@@ -206,10 +235,12 @@ control NicEgress(inout headers_t hdr,
     apply {
         if (sm.instance_type == PKT_INSTANCE_TYPE_INGRESS_CLONE) {
             capture_format.apply(hdr, meta, sm);
-        } else if (meta.crypto_out == CRYPTO_OUT_FEEDBACK) {
+        } else if (meta.crypto_out == CRYPTO_OUT_FEEDBACK || meta.reasm_out == REASM_OUT_RECIRC) {
             recirculate_preserving_field_list(FEEDBACK_FIELD_LIST);
-        } else if (meta.crypto_out == CRYPTO_OUT_ENGINE || meta.crypto_out == CRYPTO_OUT_CPU) {
-            // command frames for the engine / the driver leave as they are
+        } else if (meta.crypto_out == CRYPTO_OUT_ENGINE || meta.crypto_out == CRYPTO_OUT_CPU
+                   || meta.reasm_out == REASM_OUT_LOOP) {
+            // command frames for the engine / the driver, reassembly passes to the
+            // loopback ports: they leave as they are
         } else if (meta.direction == DIR_RX && meta.merge_hit == 1) {
             merge_records.apply(hdr, meta, sm);
         } else if (meta.direction == DIR_RX) {

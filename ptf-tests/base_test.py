@@ -50,7 +50,7 @@ log = logging.getLogger("p4nic.ptf")
 
 # ---- the NIC under test ---------------------------------------------------------------
 PORTS = PortMap(wire=(0, 1), host_stack=2, consumer=3, placement=4, records=5, capture=6,
-                crypto=7, cpu=255)
+                crypto=7, loop=(8, 9), cpu=255)
 WIRE0, WIRE1 = PORTS.wire
 HOST_STACK = PORTS.host_stack
 CONSUMER = PORTS.consumer

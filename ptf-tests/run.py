@@ -44,6 +44,8 @@ NUM_PORTS = 8            # NIC ports 0..7 (PortMap: wire 0,1; host 2,3; placemen
                          # capture 6; crypto engine 7)
 PTF_PORTS = 7            # PTF drives ports 0..6; port 7 is the crypto engine's
 CRYPTO_PORT = 7
+LOOP_PORTS = (8, 9)      # one veth pair, both ends on the switch: the reassembly's
+                         # loopback (a frame out of 8 comes back in on 9)
 GRPC_PORT = 9559
 CPU_PORT = 255
 MTU = 9000
@@ -81,8 +83,9 @@ class Namespace:
         run(ns + ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
                   "net.ipv6.conf.default.disable_ipv6=1"])
         run(["ip", "-n", self.name, "link", "set", "lo", "up"])
-        for p in range(NUM_PORTS):
-            sw, tp = f"sw{p}", f"tp{p}"
+        pairs = [(f"sw{p}", f"tp{p}") for p in range(NUM_PORTS)]
+        pairs.append(tuple(f"sw{p}" for p in LOOP_PORTS))
+        for sw, tp in pairs:
             run(["ip", "-n", self.name, "link", "add", sw, "type", "veth", "peer", "name", tp])
             for ifc in (sw, tp):
                 run(["ip", "-n", self.name, "link", "set", ifc, "mtu", str(MTU)])
@@ -100,7 +103,7 @@ class Namespace:
 
 def switch_command(args: argparse.Namespace) -> list[str]:
     ports: list[str] = []
-    for p in range(NUM_PORTS):
+    for p in (*range(NUM_PORTS), *LOOP_PORTS):
         ports += ["-i", f"{p}@sw{p}"]
     addr = f"127.0.0.1:{GRPC_PORT}"
     if args.target == "pybm":
@@ -266,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ns.create()
         log(f"namespace {ns.name}: ports " + ", ".join(
-            f"{p}=sw{p}/tp{p}" for p in range(NUM_PORTS)))
+            f"{p}=sw{p}/tp{p}" for p in range(NUM_PORTS))
+            + f", loopback {LOOP_PORTS[0]}=sw{LOOP_PORTS[0]}/sw{LOOP_PORTS[1]}={LOOP_PORTS[1]}")
         switch_log = open(os.path.join(args.log_dir, f"switch-{args.target}.log"), "w")
         # `ip netns exec` execs the command: the child's PID is the switch's PID
         switch = subprocess.Popen(ns.exec_prefix() + cmd, stdout=switch_log,

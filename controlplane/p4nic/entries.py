@@ -129,6 +129,11 @@ class EntryBuilder:
                                    {"role": n.ROLE_CRYPTO, "peer_port": ports.host_stack,
                                     "priority": ports.regular_priority}),
                         f"port_config crypto {ports.crypto}"))
+        for lp in ports.loop or ():
+            out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: lp}, n.SET_PORT_ROLE,
+                                   {"role": n.ROLE_LOOP, "peer_port": ports.host_stack,
+                                    "priority": ports.regular_priority}),
+                        f"port_config loop {lp}"))
         for h in ports.host_ports:
             out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: h}, n.SET_PORT_ROLE,
                                    {"role": n.ROLE_HOST, "peer_port": ports.wire[0],
@@ -216,6 +221,8 @@ class EntryBuilder:
             m = {n.MF_UDP_DST_PORT: k[0]}
         elif handle.kind == "mac":
             m = {n.MF_ETH_DST: Ternary(k[0], k[1])}
+        elif handle.kind == "reasm_policy":
+            m = {n.MF_IP_PROTO: Ternary(k[0], k[1])}
         else:
             raise NicConfigError(f"unknown entry kind {handle.kind}")
         return self.table(handle.table, m, action, params, priority=handle.priority)

@@ -74,6 +74,9 @@ class PortMap:
     records: separate timestamp records; capture: the capture stream;
     crypto: the lookaside crypto engine's port (seed 004), None without one
     (SAs are then only marked with their key index, never decrypted).
+    loop: two ports looped back to each other (a veth pair, both ends on the
+    switch): fragment reassembly builds datagrams through them; None without
+    (the NIC then does not reassemble).
     priority_queues: the strict-priority egress queues the switch runs with
     (simple_switch --priority-queues N; 1 for simple_switch_grpc). Regular
     traffic leaves at the highest of them, capture copies at 0.
@@ -85,11 +88,14 @@ class PortMap:
     records: int = 5
     capture: int = 6
     crypto: int | None = None
+    loop: tuple[int, int] | None = None
     cpu: int = n.CPU_PORT
     priority_queues: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wire", tuple(self.wire))
+        if self.loop is not None:
+            object.__setattr__(self, "loop", tuple(self.loop))
         self.validate()
 
     @property
@@ -119,8 +125,14 @@ class PortMap:
         _check_range("priority_queues", self.priority_queues, 1, 8)  # bit<3> priority
         if self.crypto is not None:
             _check_range("crypto port", self.crypto, 0, 511)
+        if self.loop is not None:
+            if len(self.loop) != 2:
+                raise NicConfigError(f"loop: two ports (out, in), not {list(self.loop)}")
+            for p in self.loop:
+                _check_range("loop port", p, 0, 511)
         roles = [*self.wire, self.host_stack, self.consumer, self.placement, self.records,
-                 self.capture] + ([] if self.crypto is None else [self.crypto])
+                 self.capture] + ([] if self.crypto is None else [self.crypto]) + list(
+                     self.loop or ())
         if len(set(roles)) != len(roles):
             raise NicConfigError(f"port map uses a port twice: {self.to_dict()}")
         if self.cpu in roles:
@@ -129,6 +141,8 @@ class PortMap:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["wire"] = list(self.wire)
+        if self.loop is not None:
+            d["loop"] = list(self.loop)
         return d
 
     @classmethod

@@ -23,6 +23,7 @@ MERGE_STREAM_V4 = "NicIngress.merge.merge_stream_v4"
 MERGE_STREAM_V6 = "NicIngress.merge.merge_stream_v6"
 MERGE_GROUP = "NicIngress.merge.merge_group"
 MERGE_WQE = "NicIngress.merge.merge_wqe"
+REASM_POLICY = "NicIngress.reassembly.reasm_policy"
 
 FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW, ESP_FLOW_V6)
 SA_TABLES = (SA_V4, SA_V6)
@@ -64,10 +65,12 @@ CAPTURE = "NicIngress.capture.capture"
 SET_STREAM = "NicIngress.merge.set_stream"
 SET_GROUP = "NicIngress.merge.set_group"
 POST_FRAME = "NicIngress.merge.post_frame"
+REASSEMBLE = "NicIngress.reassembly.reassemble"
 
 # ---- counters -----------------------------------------------------------------------
 DROP_REASONS = "NicIngress.drop_reasons"
 IPSEC_EVENTS = "NicIngress.ipsec.ipsec_events"
+REASM_EVENTS = "NicIngress.reassembly.reasm_events"
 MERGE_PACKETS = "NicIngress.merge.merge_packets"        # index group << 3 | MS_*
 MERGE_COMPLETIONS = "NicIngress.merge.merge_completions"
 MERGE_ERRORS = "NicIngress.merge.merge_errors"
@@ -89,6 +92,7 @@ ROLE_NONE = 0
 ROLE_WIRE = 1
 ROLE_HOST = 2
 ROLE_CRYPTO = 3
+ROLE_LOOP = 4
 
 DIR_RX = 0
 DIR_TX = 1
@@ -189,6 +193,7 @@ RXF_RTP = 0x0010
 RXF_DECRYPTED = 0x0020
 RXF_ICV_OK = 0x0040
 RXF_TUNNEL = 0x0080
+RXF_REASSEMBLED = 0x0100
 RXF_PASSES_SHIFT = 12     # flags bits 15..12: crypto engine passes
 
 
@@ -218,3 +223,12 @@ CRYPTO_CIPHER_AES_GCM_128 = 1
 CRYPTO_CIPHER_AES_GCM_256 = 2
 CRYPTO_CIPHER_CHACHA20_POLY1305 = 3
 CRYPTO_CIPHER_AES_CBC_HMAC_SHA256 = 4   # RFC 3602 AES-128-CBC + RFC 4868 HMAC-SHA-256-128
+
+
+# ---- fragment reassembly (reassembly.p4) ------------------------------------------
+REASM_SLOTS = 64
+REASM_MAX_BYTES = 4096      # IP payload of a datagram the NIC reassembles
+# reasm_events indexes, in order (RE_* in defines.p4)
+REASM_EVENT_NAMES = ("accepted", "reassembled", "duplicate", "overlap", "tiny", "timeout",
+                     "slot_busy", "too_big", "bad_length", "unsupported", "stale", "passes",
+                     "not_enabled")

@@ -37,7 +37,8 @@ control RxChecks(inout headers_t hdr,
         bit<32> frame_len = meta.frame_len;
         if (frame_len < MIN_FRAME_LEN) {
             meta.drop_reason = DROP_RUNT;
-        } else if (frame_len > (bit<32>)meta.l2_len + MAX_L2_PAYLOAD) {
+        } else if (frame_len > (bit<32>)meta.l2_len + MAX_L2_PAYLOAD && meta.reassembled == 0) {
+            // (a datagram the NIC reassembled may be longer than any frame)
             meta.drop_reason = DROP_GIANT;
         } else if (!mac_filter.apply().hit) {
             meta.drop_reason = DROP_DMAC;
@@ -53,8 +54,9 @@ control RxChecks(inout headers_t hdr,
             meta.drop_reason = DROP_TCP_HEADER;
         } else if (sm.parser_error != error.NoError) {
             meta.drop_reason = DROP_PARSER_OTHER;
-        } else if (hdr.crypto.isValid()) {
-            // crypto engine frames belong on the engine's port only
+        } else if (hdr.crypto.isValid() || hdr.reasm.isValid()) {
+            // crypto engine frames belong on the engine's port only, reassembly
+            // pass headers inside the NIC
             meta.drop_reason = DROP_PARSER_OTHER;
         } else if (hdr.ipv4.isValid()
                    && (hdr.ipv4.total_len < meta.l3_hdr_len
@@ -67,9 +69,11 @@ control RxChecks(inout headers_t hdr,
             meta.drop_reason = DROP_IPV6_LENGTH;
         } else if (meta.l3_valid == 1 && !l4_proto_allowed.apply().hit) {
             meta.drop_reason = DROP_UNKNOWN_PROTO;
-        } else if (hdr.tcp.isValid() && meta.l3_len < meta.l3_hdr_len + meta.l4_hdr_len) {
+        } else if (hdr.tcp.isValid() && meta.is_fragment == 0
+                   && meta.l3_len < meta.l3_hdr_len + meta.l4_hdr_len) {
+            // (a first fragment too short for its TCP header: reassembly.p4's tiny check)
             meta.drop_reason = DROP_TCP_HEADER;
-        } else if (hdr.udp.isValid() && !(hdr.ipv4.isValid() && hdr.ipv4.flags[0:0] == 1)
+        } else if (hdr.udp.isValid() && meta.is_fragment == 0
                    && (hdr.udp.length < 8 || hdr.udp.length > meta.l3_len - meta.l3_hdr_len)) {
             // (a first fragment's UDP length counts the whole datagram: not checkable here)
             meta.drop_reason = DROP_UDP_LENGTH;

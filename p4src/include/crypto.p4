@@ -124,8 +124,9 @@ control IpsecDecrypt(inout headers_t hdr,
             meta.decrypted = 1;
             meta.key_valid = 1;
             meta.key_index = hdr.crypto.key_index;
-            meta.passes = (1w0 ++ hdr.crypto.passes[6:0]) + 1;
+            meta.passes = (2w0 ++ hdr.crypto.passes[5:0]) + 1;
             meta.tunnel = hdr.crypto.passes[7:7];   // a tunnel layer came off in an earlier pass
+            meta.reassembled = hdr.crypto.passes[6:6];
             if (hdr.crypto.mode == CRYPTO_MODE_TUNNEL) {
                 meta.tunnel = 1;
             }
@@ -144,10 +145,12 @@ control IpsecDecrypt(inout headers_t hdr,
                 hdr.ethernet.ether_type = ETHERTYPE_IPV6;
             }
             hdr.crypto.setInvalid();
-            if (hdr.esp.isValid()) {
+            if (hdr.esp.isValid() || meta.is_fragment == 1) {
                 // nested ESP (seed [0032]: tunnel over transport): the plaintext is
                 // fed back into the pipeline, where key memory finds the inner SA
-                // and sends it to the engine again
+                // and sends it to the engine again. A fragment (fragmented before
+                // encryption, or between tunnel and transport encryption) is fed
+                // back to be reassembled, tagged with the SA that decrypted it.
                 meta.recirc_in_port = meta.in_port;
                 meta.crypto_out = CRYPTO_OUT_FEEDBACK;
                 return;
@@ -160,10 +163,11 @@ control IpsecDecrypt(inout headers_t hdr,
         if (!hdr.esp.isValid()) {
             return;
         }
-        if (hdr.ipv4.isValid() && hdr.ipv4.flags[0:0] == 1) {
-            // the first fragment of an ESP datagram fragmented after encryption: the
-            // engine decrypts whole datagrams, and the NIC does not reassemble yet,
-            // so the host stack gets every fragment (marked with the key index)
+        if (meta.is_fragment == 1) {
+            // the first fragment of an ESP datagram fragmented after encryption
+            // that reassembly passed on (no policy, slot busy, too big): the
+            // engine decrypts whole datagrams, so the host stack gets it (marked
+            // with the key index)
             ipsec_events.count(IE_FRAGMENT);
             meta.deliver_port = meta.peer_port;
             meta.crypto_out = CRYPTO_OUT_DELIVER;
@@ -193,7 +197,7 @@ control IpsecDecrypt(inout headers_t hdr,
         hdr.crypto.mode = 0;
         hdr.crypto.next_hdr = 0;
         hdr.crypto.key_index = meta.key_index;
-        hdr.crypto.passes = meta.tunnel ++ meta.passes[6:0];
+        hdr.crypto.passes = meta.tunnel ++ meta.reassembled ++ meta.passes[5:0];
         hdr.crypto.flags = meta.sa_gen[6:0] ++ meta.flow_hit;
         hdr.crypto.spi = hdr.esp.spi;
         hdr.crypto.seq = hdr.esp.seq_no;

@@ -20,6 +20,7 @@ const bit<8> ROLE_NONE      = 0;  // unconfigured: dropped
 const bit<8> ROLE_WIRE      = 1;  // network side: receive path (direction rx)
 const bit<8> ROLE_HOST      = 2;  // host side: transmit path (direction tx)
 const bit<8> ROLE_CRYPTO    = 3;  // the lookaside crypto engine (seed 004): its answers
+const bit<8> ROLE_LOOP      = 4;  // a loopback port pair: reassembly emit passes come back here
 
 // ---- directions (capture triggers, capture headers) -----------------------
 const bit<8> DIR_RX = 0;
@@ -35,6 +36,8 @@ const bit<8>  IP_PROTO_ICMP = 1;
 const bit<8>  IP_PROTO_TCP  = 6;
 const bit<8>  IP_PROTO_UDP  = 17;
 const bit<8>  IP_PROTO_ESP  = 50;
+const bit<8>  IP_PROTO_IPV6_FRAG = 44;   // IPv6 Fragment extension header
+const bit<8>  IP_PROTO_ICMPV6 = 58;
 
 // ---- flow states (seed 001, Fig. 11) -------------------------------------
 const bit<8> FLOW_IDLE      = 0;  // known flow, handled by the host stack
@@ -141,6 +144,7 @@ const bit<8>  PT_CLOCK     = 5;   // NIC clock probe (CPU port)
 const bit<8>  PT_MERGE_PLACE = 6; // redundant-stream merge: slice + host address (seed 000)
 const bit<8>  PT_COMPLETION  = 7; // merge work item completed (or given up)
 const bit<8>  PT_CRYPTO      = 8; // crypto engine command / answer (seed 004)
+const bit<8>  PT_REASM       = 9; // reassembly pass header (never leaves the NIC)
 
 // rx descriptor flags
 const bit<16> RXF_TS_VALID   = 0x0001;
@@ -151,6 +155,7 @@ const bit<16> RXF_RTP        = 0x0010;
 const bit<16> RXF_DECRYPTED  = 0x0020;  // ESP decrypted by the crypto engine
 const bit<16> RXF_ICV_OK     = 0x0040;  // ... and its ICV verified
 const bit<16> RXF_TUNNEL     = 0x0080;  // tunnel mode: the inner packet is delivered
+const bit<16> RXF_REASSEMBLED = 0x0100; // reassembled from IP fragments by the NIC
 // bits 15..12 of the flags: crypto engine passes the packet took
 
 // ---- lookaside crypto engine (crypto.p4) -------------------------------------
@@ -176,6 +181,40 @@ const bit<32> IE_ENGINE_ERROR  = 6; // malformed / unsupported, as the engine sa
 const bit<32> IE_FOREIGN     = 7;   // a crypto frame from a port that is not the engine's
 const bit<32> IE_FRAGMENT    = 8;   // an ESP fragment: to the host stack, not the engine
 const bit<32> NUM_IPSEC_EVENTS = 9;
+
+// ---- fragment reassembly (reassembly.p4) -------------------------------------
+// Datagrams of up to REASM_MAX_BYTES of IP payload, kept in REASM_SLOTS slots.
+// Payload lives in 16 lane arrays of 64-bit units: unit u of a slot is in lane
+// u % 16, row u / 16; a pass stores or emits one row (128 bytes).
+const bit<32> REASM_SLOTS      = 64;
+const bit<32> REASM_MAX_BYTES  = 4096;
+// 512 units of 8 bytes, 32 rows per slot: cell = slot << 5 | row
+const bit<32> REASM_LANE_CELLS = 2048;   // REASM_SLOTS * 32 rows
+const bit<8>  REASM_OP_STORE   = 1;      // pass header: store the units behind it
+const bit<8>  REASM_OP_EMIT    = 2;      // pass header: emit one row in front of the payload
+const bit<8>  REASM_OUT_PASS   = 0;      // not reassembled: the fragment goes on as it is
+const bit<8>  REASM_OUT_RECIRC = 1;      // another pass (egress recirculates)
+const bit<8>  REASM_OUT_DROP   = 2;      // consumed or refused (counted)
+const bit<8>  REASM_OUT_LOOP   = 3;      // another pass through the loopback ports
+// pass header flags (p4nic_reasm_t.sec): the datagram's metadata across the loop
+const bit<8>  RSEC_DECRYPTED   = 0x01;
+const bit<8>  RSEC_TUNNEL      = 0x02;
+const bit<8>  RSEC_KEY_VALID   = 0x04;
+// reasm_events counter indexes: what became of each fragment / datagram
+const bit<32> RE_ACCEPTED    = 0;   // fragment taken into a slot
+const bit<32> RE_REASSEMBLED = 1;   // datagram complete, fed back into the pipeline
+const bit<32> RE_DUPLICATE   = 2;   // every unit already held: dropped, datagram kept
+const bit<32> RE_OVERLAP     = 3;   // overlaps held units (RFC 5722): datagram dropped
+const bit<32> RE_TINY        = 4;   // first fragment splits the L4 header (RFC 1858/8200)
+const bit<32> RE_TIMEOUT     = 5;   // not complete within the timeout: slot taken back
+const bit<32> RE_SLOT_BUSY   = 6;   // slot held by another datagram: passed on whole
+const bit<32> RE_TOO_BIG     = 7;   // ends beyond REASM_MAX_BYTES: passed on
+const bit<32> RE_BAD_LENGTH  = 8;   // empty / not a multiple of 8 / beyond the end: dropped
+const bit<32> RE_UNSUPPORTED = 9;   // IPv4 options, > 64 bytes after the datagram: passed on
+const bit<32> RE_STALE       = 10;  // pass of a slot freed meanwhile: dropped
+const bit<32> RE_PASSES      = 11;  // recirculation passes (store, emit, feed back)
+const bit<32> RE_NOT_ENABLED = 12;  // no reassembly policy for the protocol: passed on
+const bit<32> NUM_REASM_EVENTS = 13;
 
 // ---- packet-out operations (CPU port) ---------------------------------------
 const bit<7> OUT_OP_TX          = 0;  // send the frame out of packet_out.egress_port

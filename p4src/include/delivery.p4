@@ -30,6 +30,7 @@ control Delivery(inout headers_t hdr,
         hdr.udp.setInvalid();
         hdr.esp.setInvalid();
         hdr.rtp.setInvalid();
+        hdr.ipv6_frag.setInvalid();
     }
 
     action make_ts_record() {
@@ -155,6 +156,9 @@ control Delivery(inout headers_t hdr,
             }
             if (meta.tunnel == 1) {
                 flags = flags | RXF_TUNNEL;
+            }
+            if (meta.reassembled == 1) {
+                flags = flags | RXF_REASSEMBLED;
             }
             if ((flags & (RXF_TS_VALID | RXF_KEY_VALID | RXF_NO_KEY)) != 0) {
                 add_rx_meta(flags);

@@ -61,6 +61,16 @@ header ipv6_t {
     ipv6_addr_t dst_addr;
 }
 
+// IPv6 Fragment extension header (RFC 8200 4.5)
+header ipv6_frag_t {
+    bit<8>  next_hdr;
+    bit<8>  reserved;
+    bit<13> frag_offset;   // 8-byte units
+    bit<2>  res;
+    bit<1>  more;          // M flag
+    bit<32> identification;
+}
+
 header tcp_t {
     bit<16> src_port;
     bit<16> dst_port;
@@ -213,11 +223,54 @@ header p4nic_crypto_t {
     bit<8>   mode;         // answer: 1 transport, 2 tunnel
     bit<8>   next_hdr;     // answer: the ESP trailer's next header
     bit<16>  key_index;
-    bit<8>   passes;       // a tunnel layer came off before (1) ++ engine passes so far (7)
+    bit<8>   passes;       // tunnel layer came off (1) ++ reassembled (1) ++ engine passes (6)
     bit<8>   flags;        // SA generation (7) ++ the packet hit a flow (1)
     bit<32>  spi;
     bit<32>  seq;
     bit<32>  context;      // flow id (14) ++ wire port (9) ++ deliver port (9)
+}
+
+// Between passes of a reassembly (reassembly.p4), after the Ethernet header
+// (ethertype ETHERTYPE_P4NIC_CRYPTO, type PT_REASM): what the next pass does,
+// and the datagram's metadata (emit passes go through the loopback ports,
+// where metadata does not survive).
+// The parser reads lane_first / lane_count / tail_now to extract the units
+// behind the IP header into the lanes that hold them. Never leaves the NIC.
+header p4nic_reasm_t {
+    bit<16>  magic;
+    bit<8>   type;         // PT_REASM
+    bit<8>   version;
+    bit<8>   op;           // REASM_OP_STORE / REASM_OP_EMIT
+    bit<8>   lane_first;   // store: lane of the first unit behind the IP header
+    bit<8>   lane_count;   // store: full units this pass (0..16)
+    bit<8>   tail_now;     // store: bytes of a last partial unit this pass (0..7)
+    bit<16>  slot;
+    bit<16>  gen;          // the slot's generation when the datagram took it
+    bit<16>  unit;         // store: next unit to store; emit: row to emit
+    bit<16>  units;        // store: units of the fragment still to store
+    bit<16>  tail;         // bytes of the fragment's last partial unit (0: none)
+    bit<8>   trailer;      // bytes after the fragment's data (Ethernet padding)
+    bit<8>   trailer_now;  // store: trailer bytes to drop this pass (the last one)
+    bit<16>  loop_port;    // emit passes leave here and come back on its peer
+    bit<16>  in_port;      // the wire port the datagram arrived on
+    bit<16>  key_index;    // the SA that decrypted it (fragments made before encryption)
+    bit<8>   sec;          // RSEC_* flags
+    bit<8>   passes;       // crypto engine passes so far
+    bit<16>  ether_type;   // the frame's ethertype behind this header
+}
+
+// 8 payload bytes: unit u of a datagram goes to lane u % 16
+header reasm_lane_t {
+    bit<64> data;
+}
+
+header reasm_byte_t {
+    bit<8> data;
+}
+
+// bytes after a fragment's data (Ethernet padding), dropped by its last store pass
+header reasm_trailer_t {
+    varbit<512> bytes;
 }
 
 // NIC clock probe carried in packet-out / packet-in (driver clock mapping).
@@ -242,11 +295,16 @@ struct headers_t {
     p4nic_ts_record_t ts_record;
     p4nic_rx_t        rx_meta;
     ethernet_t        ethernet;
+    p4nic_reasm_t     reasm;
     vlan_t[2]         vlan;
     p4nic_crypto_t    crypto;
     ipv4_t            ipv4;
     ipv4_options_t    ipv4_options;
     ipv6_t            ipv6;
+    ipv6_frag_t       ipv6_frag;
+    reasm_lane_t[16]  lanes;         // reassembly: one row of payload units
+    reasm_byte_t[7]   tail;          // reassembly: a datagram's last partial unit
+    reasm_trailer_t   trailer;       // reassembly: padding behind a fragment
     tcp_t             tcp;
     tcp_options_t     tcp_options;
     udp_t             udp;
@@ -292,9 +350,11 @@ struct metadata_t {
     bit<9>    peer_port;       // from port_config: host-stack port (wire) / wire port (host)
     bit<3>    regular_prio;    // from port_config: egress priority of regular traffic
     bit<16>   flow_gen;        // generation of the flow entry (tags per-flow register state)
-    // key memory
+    // key memory (kept across recirculation: a decrypted fragment's SA)
+    @field_list(2)
     bit<1>    key_valid;
     bit<1>    no_key;
+    @field_list(2)
     bit<16>   key_index;
     // timestamps
     nic_ts_t  arrival_ts;
@@ -343,6 +403,7 @@ struct metadata_t {
     // lookaside crypto engine (crypto.p4)
     bit<1>    decrypt;         // the SA's datagrams go to the engine
     bit<16>   sa_gen;          // generation of the SA entry (tags anti-replay state)
+    @field_list(2)
     bit<1>    decrypted;       // a datagram the engine returned decrypted (ICV good)
     @field_list(2)
     bit<1>    tunnel;          // a tunnel-mode layer was removed (kept across passes)
@@ -354,6 +415,16 @@ struct metadata_t {
     bit<9>    engine_port;     // from the SA: the crypto engine's port
     bit<32>   exp_mkey;
     bit<64>   exp_base;
+    // fragment reassembly (reassembly.p4)
+    bit<1>    is_fragment;     // IPv4 MF or offset, or an IPv6 Fragment header
+    bit<8>    reasm_op;        // parser: the pass header's op (0: none)
+    bit<8>    lane_first;      // parser: lanes lane_first .. lane_end - 1 to extract
+    bit<8>    lane_end;
+    bit<8>    tail_now;        // parser: bytes of a partial unit after them
+    bit<8>    trailer_now;     // parser: then bytes of padding to drop
+    bit<8>    reasm_out;       // REASM_OUT_*
+    @field_list(2)
+    bit<1>    reassembled;     // this datagram was put together by the NIC
 }
 
 // ---- digests ------------------------------------------------------------------

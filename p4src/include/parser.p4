@@ -71,6 +71,25 @@ parser NicParser(packet_in pkt,
     state parse_crypto {
         transition select(pkt.lookahead<bit<32>>()) {
             0x504e0801: parse_crypto_header;   // magic "PN", PT_CRYPTO, version 1
+            0x504e0901: parse_reasm;           // magic "PN", PT_REASM, version 1
+            default: accept;
+        }
+    }
+
+    // A reassembly pass (reassembly.p4): the pass header, the frame's own
+    // headers, then, when storing, the units the header names.
+    state parse_reasm {
+        pkt.extract(hdr.reasm);
+        meta.reasm_op = hdr.reasm.op;
+        meta.lane_first = hdr.reasm.lane_first;
+        meta.lane_end = hdr.reasm.lane_first + hdr.reasm.lane_count;
+        meta.tail_now = hdr.reasm.tail_now;
+        meta.trailer_now = hdr.reasm.trailer_now;
+        transition select(hdr.reasm.ether_type) {
+            ETHERTYPE_VLAN: parse_vlan;
+            ETHERTYPE_QINQ: parse_vlan;
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
         }
     }
@@ -124,11 +143,14 @@ parser NicParser(packet_in pkt,
         meta.ip_proto = hdr.ipv4.protocol;
         meta.l3_len = hdr.ipv4.total_len;
         meta.l3_hdr_len = (bit<16>)hdr.ipv4.ihl << 2;
+        meta.is_fragment = (bit<1>)(hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0);
         // only first fragments carry the transport header
-        transition select(hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
-            (0, IP_PROTO_TCP): parse_tcp;
-            (0, IP_PROTO_UDP): parse_udp;
-            (0, IP_PROTO_ESP): parse_esp;
+        transition select(meta.reasm_op, hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
+            (REASM_OP_STORE, _, _): parse_lanes;
+            (REASM_OP_EMIT, _, _): accept;
+            (0, 0, IP_PROTO_TCP): parse_tcp;
+            (0, 0, IP_PROTO_UDP): parse_udp;
+            (0, 0, IP_PROTO_ESP): parse_esp;
             default: accept;
         }
     }
@@ -141,11 +163,251 @@ parser NicParser(packet_in pkt,
         meta.l3_len = hdr.ipv6.payload_len + 40;
         meta.l3_hdr_len = 40;
         transition select(hdr.ipv6.next_hdr) {
+            IP_PROTO_IPV6_FRAG: parse_ipv6_frag;
             IP_PROTO_TCP: parse_tcp;
             IP_PROTO_UDP: parse_udp;
             IP_PROTO_ESP: parse_esp;
             default: accept;
         }
+    }
+
+    // A Fragment header right after the fixed header (other extension headers
+    // in front of it are not parsed: such fragments pass as they are).
+    state parse_ipv6_frag {
+        pkt.extract(hdr.ipv6_frag);
+        meta.is_fragment = 1;
+        meta.ip_proto = hdr.ipv6_frag.next_hdr;
+        meta.l3_hdr_len = 48;
+        transition select(meta.reasm_op, hdr.ipv6_frag.frag_offset, hdr.ipv6_frag.next_hdr) {
+            (REASM_OP_STORE, _, _): parse_lanes;
+            (REASM_OP_EMIT, _, _): accept;
+            (0, 0, IP_PROTO_TCP): parse_tcp;
+            (0, 0, IP_PROTO_UDP): parse_udp;
+            (0, 0, IP_PROTO_ESP): parse_esp;
+            default: accept;
+        }
+    }
+
+    // Store pass: lane_count full units into lanes lane_first.., then tail_now
+    // bytes of a last partial unit. Unrolled: lane k is always lanes[k].
+    state parse_lanes {
+        transition select(meta.lane_end == meta.lane_first, meta.lane_first) {
+            (true, _): parse_tail;
+            (_, 0): parse_lane_0;
+            (_, 1): parse_lane_1;
+            (_, 2): parse_lane_2;
+            (_, 3): parse_lane_3;
+            (_, 4): parse_lane_4;
+            (_, 5): parse_lane_5;
+            (_, 6): parse_lane_6;
+            (_, 7): parse_lane_7;
+            (_, 8): parse_lane_8;
+            (_, 9): parse_lane_9;
+            (_, 10): parse_lane_10;
+            (_, 11): parse_lane_11;
+            (_, 12): parse_lane_12;
+            (_, 13): parse_lane_13;
+            (_, 14): parse_lane_14;
+            (_, 15): parse_lane_15;
+            default: accept;
+        }
+    }
+
+    state parse_lane_0 {
+        pkt.extract(hdr.lanes[0]);
+        transition select(meta.lane_end) {
+            1: parse_tail;
+            default: parse_lane_1;
+        }
+    }
+
+    state parse_lane_1 {
+        pkt.extract(hdr.lanes[1]);
+        transition select(meta.lane_end) {
+            2: parse_tail;
+            default: parse_lane_2;
+        }
+    }
+
+    state parse_lane_2 {
+        pkt.extract(hdr.lanes[2]);
+        transition select(meta.lane_end) {
+            3: parse_tail;
+            default: parse_lane_3;
+        }
+    }
+
+    state parse_lane_3 {
+        pkt.extract(hdr.lanes[3]);
+        transition select(meta.lane_end) {
+            4: parse_tail;
+            default: parse_lane_4;
+        }
+    }
+
+    state parse_lane_4 {
+        pkt.extract(hdr.lanes[4]);
+        transition select(meta.lane_end) {
+            5: parse_tail;
+            default: parse_lane_5;
+        }
+    }
+
+    state parse_lane_5 {
+        pkt.extract(hdr.lanes[5]);
+        transition select(meta.lane_end) {
+            6: parse_tail;
+            default: parse_lane_6;
+        }
+    }
+
+    state parse_lane_6 {
+        pkt.extract(hdr.lanes[6]);
+        transition select(meta.lane_end) {
+            7: parse_tail;
+            default: parse_lane_7;
+        }
+    }
+
+    state parse_lane_7 {
+        pkt.extract(hdr.lanes[7]);
+        transition select(meta.lane_end) {
+            8: parse_tail;
+            default: parse_lane_8;
+        }
+    }
+
+    state parse_lane_8 {
+        pkt.extract(hdr.lanes[8]);
+        transition select(meta.lane_end) {
+            9: parse_tail;
+            default: parse_lane_9;
+        }
+    }
+
+    state parse_lane_9 {
+        pkt.extract(hdr.lanes[9]);
+        transition select(meta.lane_end) {
+            10: parse_tail;
+            default: parse_lane_10;
+        }
+    }
+
+    state parse_lane_10 {
+        pkt.extract(hdr.lanes[10]);
+        transition select(meta.lane_end) {
+            11: parse_tail;
+            default: parse_lane_11;
+        }
+    }
+
+    state parse_lane_11 {
+        pkt.extract(hdr.lanes[11]);
+        transition select(meta.lane_end) {
+            12: parse_tail;
+            default: parse_lane_12;
+        }
+    }
+
+    state parse_lane_12 {
+        pkt.extract(hdr.lanes[12]);
+        transition select(meta.lane_end) {
+            13: parse_tail;
+            default: parse_lane_13;
+        }
+    }
+
+    state parse_lane_13 {
+        pkt.extract(hdr.lanes[13]);
+        transition select(meta.lane_end) {
+            14: parse_tail;
+            default: parse_lane_14;
+        }
+    }
+
+    state parse_lane_14 {
+        pkt.extract(hdr.lanes[14]);
+        transition select(meta.lane_end) {
+            15: parse_tail;
+            default: parse_lane_15;
+        }
+    }
+
+    state parse_lane_15 {
+        pkt.extract(hdr.lanes[15]);
+        transition parse_tail;
+    }
+
+    state parse_tail {
+        transition select(meta.tail_now) {
+            0: parse_trailer_check;
+            default: parse_tail_0;
+        }
+    }
+
+    state parse_tail_0 {
+        pkt.extract(hdr.tail[0]);
+        transition select(meta.tail_now) {
+            1: parse_trailer_check;
+            default: parse_tail_1;
+        }
+    }
+
+    state parse_tail_1 {
+        pkt.extract(hdr.tail[1]);
+        transition select(meta.tail_now) {
+            2: parse_trailer_check;
+            default: parse_tail_2;
+        }
+    }
+
+    state parse_tail_2 {
+        pkt.extract(hdr.tail[2]);
+        transition select(meta.tail_now) {
+            3: parse_trailer_check;
+            default: parse_tail_3;
+        }
+    }
+
+    state parse_tail_3 {
+        pkt.extract(hdr.tail[3]);
+        transition select(meta.tail_now) {
+            4: parse_trailer_check;
+            default: parse_tail_4;
+        }
+    }
+
+    state parse_tail_4 {
+        pkt.extract(hdr.tail[4]);
+        transition select(meta.tail_now) {
+            5: parse_trailer_check;
+            default: parse_tail_5;
+        }
+    }
+
+    state parse_tail_5 {
+        pkt.extract(hdr.tail[5]);
+        transition select(meta.tail_now) {
+            6: parse_trailer_check;
+            default: parse_tail_6;
+        }
+    }
+
+    state parse_tail_6 {
+        pkt.extract(hdr.tail[6]);
+        transition parse_trailer_check;
+    }
+
+    state parse_trailer_check {
+        transition select(meta.trailer_now) {
+            0: accept;
+            default: parse_trailer;
+        }
+    }
+
+    state parse_trailer {
+        pkt.extract(hdr.trailer, (bit<32>)meta.trailer_now << 3);
+        transition accept;
     }
 
     state parse_tcp {
@@ -227,9 +489,9 @@ control NicVerifyChecksum(inout headers_t hdr, inout metadata_t meta) {
 
 control NicComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
     apply {
-        // Rewritten IPv4 headers (NIC-generated ACKs) get a fresh checksum;
-        // headers passed through unchanged keep theirs.
-        update_checksum(hdr.ipv4.isValid() && meta.ack_out == 1,
+        // Rewritten IPv4 headers (NIC-generated ACKs, reassembled datagrams)
+        // get a fresh checksum; headers passed through unchanged keep theirs.
+        update_checksum(hdr.ipv4.isValid() && (meta.ack_out == 1 || meta.reassembled == 1),
             { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.dscp_ecn, hdr.ipv4.total_len,
               hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset,
               hdr.ipv4.ttl, hdr.ipv4.protocol, hdr.ipv4.src_addr, hdr.ipv4.dst_addr },
@@ -264,11 +526,16 @@ control NicDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.ts_record);
         pkt.emit(hdr.rx_meta);
         pkt.emit(hdr.ethernet);
+        pkt.emit(hdr.reasm);
         pkt.emit(hdr.vlan);
         pkt.emit(hdr.crypto);
         pkt.emit(hdr.ipv4);
         pkt.emit(hdr.ipv4_options);
         pkt.emit(hdr.ipv6);
+        pkt.emit(hdr.ipv6_frag);
+        pkt.emit(hdr.lanes);
+        pkt.emit(hdr.tail);
+        pkt.emit(hdr.trailer);
         pkt.emit(hdr.tcp);
         pkt.emit(hdr.tcp_options);
         pkt.emit(hdr.udp);

@@ -25,6 +25,7 @@ from pybm.switch import externs
 from pybm.switch.compiler import LOG_HOOK, CompiledProgram, compile_program
 from pybm.switch.errors import ConfigError, PacketDrop, ParserException, RuntimeApiError
 from pybm.switch.packet import (
+    BUFFER_HEADROOM,
     EGRESS_CLONE,
     INGRESS_CLONE,
     NO_TRUNCATE,
@@ -241,6 +242,7 @@ class Switch:
             cfg = self.pre.mirrors.get(session)
             if cfg is not None:
                 copy = self._new_packet(pkt.ingress_data, pkt.ingress_port, pkt.packet_id)
+                copy.capacity = pkt.capacity
                 copy.F[self._s_ingress_port] = pkt.ingress_port
                 self._parse(copy)  # re-parse the packet as it entered ingress
                 self._preserve(copy, F, fl, INGRESS_CLONE)
@@ -257,6 +259,7 @@ class Switch:
 
         if pkt.resubmit_fl:
             new = self._new_packet(pkt.ingress_data, pkt.ingress_port, pkt.packet_id)
+            new.capacity = pkt.capacity
             self._preserve(new, F, pkt.resubmit_fl, RESUBMIT)
             new.plen = ingress_size
             new.F[self._s_packet_length] = ingress_size
@@ -301,6 +304,7 @@ class Switch:
             self._count("drop_mcast_empty")
         for port, rid in replicas:
             c = Packet(pkt.data, pkt.ingress_port, pkt.packet_id)
+            c.capacity = pkt.capacity
             c.off = pkt.off
             c.plen = pkt.plen
             c.ilen = pkt.ilen
@@ -350,6 +354,7 @@ class Switch:
             cfg = self.pre.mirrors.get(session)
             if cfg is not None:
                 copy = Packet(pkt.data, pkt.ingress_port, pkt.packet_id)
+                copy.capacity = pkt.capacity
                 copy.off = pkt.off
                 copy.ilen = pkt.ilen
                 copy.F = F.copy()
@@ -367,9 +372,17 @@ class Switch:
         if self._has_checksums:
             cp.update_checksums(F, pkt)
         out = cp.deparse(F, pkt)
+        if len(out) > pkt.capacity:
+            # simple_switch aborts here (PacketBuffer::push assertion); pybm drops
+            self._count("drop_buffer_overflow")
+            log.error("[%d.%d] deparsed packet of %d bytes exceeds its buffer of %d (received "
+                      "length + %d): dropped (simple_switch would abort)", pkt.packet_id,
+                      pkt.copy_id, len(out), pkt.capacity, BUFFER_HEADROOM)
+            return
 
         if pkt.recirc_fl:
             new = self._new_packet(out, pkt.ingress_port, pkt.packet_id)
+            new.capacity = pkt.capacity
             self._preserve(new, F, pkt.recirc_fl, RECIRC)
             new.F[self._s_packet_length] = len(out)
             self._in_hi.append(new)

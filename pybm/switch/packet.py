@@ -12,6 +12,10 @@ REPLICATION = 5
 RESUBMIT = 6
 
 NO_TRUNCATE = 1 << 62
+# simple_switch gives a received packet a buffer of its length + 512 bytes, and
+# every copy (clone, replica, resubmit, recirculation) keeps that buffer size: a
+# packet can never grow by more than 512 bytes over what it was received as.
+BUFFER_HEADROOM = 512
 
 
 class Packet:
@@ -27,7 +31,7 @@ class Packet:
         "F", "data", "off", "ingress_port", "egress_port", "ilen", "plen",
         "exit", "clone_session", "clone_fl", "resubmit_fl", "recirc_fl",
         "learn_id", "trunc", "priority_q", "enq_ts", "packet_id", "copy_id",
-        "parser_error", "checksum_error", "ingress_data",
+        "parser_error", "checksum_error", "ingress_data", "capacity",
     )
 
     def __init__(self, data: bytes, ingress_port: int, packet_id: int = 0, copy_id: int = 0):
@@ -52,6 +56,7 @@ class Packet:
         self.parser_error = 0
         self.checksum_error = False
         self.ingress_data = data  # the bytes as they entered this ingress pass
+        self.capacity = len(data) + BUFFER_HEADROOM   # copies inherit it (see above)
 
     def clear_flags(self) -> None:
         self.exit = False
