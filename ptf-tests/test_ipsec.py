@@ -1,4 +1,4 @@
-"""Decryption through the lookaside crypto engine (seed 004, no fragments).
+"""Decryption through the lookaside crypto engine (seed 004), and its decision tree.
 
 An ESP datagram whose SA is in key memory with decrypt set leaves the
 pipeline on the crypto engine's port behind a command header; the engine
@@ -10,6 +10,14 @@ scapy's ESP: what the NIC delivers must be, byte for byte, the datagram scapy
 encrypted. Anti-replay (RFC 4303 3.4.3, 64-number window) drops replays and
 too-old sequence numbers; bad ICVs and wrong keys are dropped; every outcome
 has its counter (ipsec_events).
+
+Seed 004's decision tree (Fig. 5, [0033]-[0035]) with the NIC's fragment
+reassembly (test_reassembly.py tests reassembly itself): fragmented after
+encryption -> reassemble, then decrypt; fragmented before encryption ->
+decrypt each fragment, then reassemble the plaintext; fragmented between
+tunnel and transport encryption -> tunnel decrypt, reassemble, transport
+decrypt; no fragments -> decrypt. The rx descriptor says decrypted, ICV ok,
+tunnel, reassembled and the number of engine passes.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from base_test import (
     rx_meta_bytes,
 )
 from p4nic.driver import SecurityAssociation
+from p4nic.p4names import RXF_REASSEMBLED
+from p4nic.reasm import enable_reassembly, reassembly_counters
 from scapy.layers.inet import IP, TCP, UDP, defragment, fragment
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
 from scapy.layers.ipsec import ESP
 from scapy.layers.ipsec import SecurityAssociation as ScapySA
 from scapy.layers.l2 import Ether
@@ -216,7 +226,7 @@ class AesCbcHmacSha256(IpsecTest):
 
 
 class FragmentedAfterEncryptionGoesToTheHostStack(IpsecTest):
-    """Seed 004's first branch without NIC reassembly (not there yet): an ESP datagram
+    """Seed 004's first branch without a reassembly policy: an ESP datagram
     fragmented after encryption is never sent to the engine in pieces; every fragment
     reaches the host stack as it came (the first marked with the key index) and
     counted, and the host, reassembling and decrypting, gets what scapy encrypted."""
@@ -246,9 +256,9 @@ class FragmentedAfterEncryptionGoesToTheHostStack(IpsecTest):
 
 
 class FragmentedBeforeEncryptionDecryptedPerFragment(IpsecTest):
-    """Seed 004's second branch: the inner datagram was fragmented before tunnel-mode
-    encryption, so each ESP datagram is whole and decrypts on its own; the NIC
-    delivers each plaintext fragment (reassembling them is the part not there yet)."""
+    """Seed 004's second branch without a reassembly policy: the inner datagram was
+    fragmented before tunnel-mode encryption, so each ESP datagram is whole and
+    decrypts on its own; the NIC delivers each plaintext fragment."""
 
     def runTest(self):
         self.sa("aes-gcm-256", key_index=15)
@@ -367,4 +377,163 @@ class EngineFramesFromTheWireDropped(IpsecTest):
                      + bytes(IP(src=PEER_IP, dst=NIC_IP) / UDP() / b"forged"))
         self.send(WIRE0, forged)
         self.wait_drop(drops, "parser_other", 1, len(forged))
+        self.no_other_packets()
+
+
+# ---- seed 004's decision tree with NIC reassembly ------------------------------------------
+REASM_EVENTS = ("accepted", "reassembled")
+
+
+class DecisionTreeTest(IpsecTest):
+    """IpsecTest with reassembly enabled for every protocol."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        enable_reassembly(self.drv, timeout_ms=5000)
+
+    def reasm(self) -> dict[str, int]:
+        return {k: v[0] for k, v in reassembly_counters(self.drv).items()}
+
+    def wait_reasm(self, before: dict[str, int], **more: int) -> None:
+        """The reassembly counters named moved by ``more``; drops and refusals did not."""
+        got = self._wait_value(self.reasm, lambda e: all(
+            e[k] == before[k] + more.get(k, 0) for k in more))
+        for k in ("accepted", "reassembled", "duplicate", "overlap", "tiny", "timeout",
+                  "slot_busy", "too_big", "bad_length", "unsupported", "stale"):
+            self.assertEqual(got[k], before[k] + more.get(k, 0), f"reasm_events {k}")
+
+
+class ReassembleThenDecrypt(DecisionTreeTest):
+    """Fragmented after encryption (Fig. 5, first branch): the NIC reassembles the ESP
+    datagram, feeds it back, and the engine decrypts it once; both AEAD ciphers, the
+    fragments in reverse order, an ESP flow to the consumer queue."""
+
+    def runTest(self):
+        for k, cipher in enumerate(("aes-gcm-128", "chacha20-poly1305")):
+            self.spi += 1
+            fid = self.new_flow_id()
+            self.drv.add_esp_flow(NIC_IP, self.spi, fid)
+            sa = self.sa(cipher, key_index=20 + k)
+            peer = peer_sa(self.spi, cipher)
+            inner = plain(30 + k, bytes(range(256)) * 8)
+            frags = fragment(peer.encrypt(inner, seq_num=1), fragsize=800)
+            self.assertEqual(len(frags), 3)
+            before, rbefore = self.events(), self.reasm()
+            for f in reversed(frags):
+                self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
+            self.expect_plain(CONSUMER, inner, RXF_FLOW_HIT | RXF_KEY_VALID | RXF_DECRYPTED
+                              | RXF_ICV_OK | RXF_REASSEMBLED | ONE_PASS, sa.key_index, fid)
+            self.wait_events(before, to_engine=1, decrypted=1)
+            self.wait_reasm(rbefore, accepted=3, reassembled=1)
+        self.no_other_packets()
+
+
+class ReassembleThenDecryptIpv6(DecisionTreeTest):
+    """The first branch under an IPv6 outer header: Fragment headers (fragment6), then
+    an IPv6 SA (sa_v6)."""
+
+    def runTest(self):
+        sa = SecurityAssociation(dst=NIC_IP6, spi=self.spi, key=KEYS["aes-gcm-256"], salt=SALT,
+                                 cipher="aes-gcm-256", key_index=22)
+        self.drv.add_sa(sa)
+        peer = peer_sa(self.spi, "aes-gcm-256")
+        inner = IPv6(src=PEER_IP6, dst=NIC_IP6, hlim=60) / UDP(sport=9, dport=10) / Raw(
+            bytes(range(256)) * 7)
+        esp = peer.encrypt(inner, seq_num=4)
+        frags = fragment6(IPv6(src=PEER_IP6, dst=NIC_IP6, hlim=60)
+                          / IPv6ExtHdrFragment(id=0x5EED) / esp[ESP], 1000)
+        self.assertEqual(len(frags), 2)
+        before, rbefore = self.events(), self.reasm()
+        for f in (frags[1], frags[0]):
+            self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
+        exp = (rx_meta_bytes(RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK | RXF_REASSEMBLED
+                             | ONE_PASS, 0, WIRE0, 0, 0, key_index=22)
+               + bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / inner))
+        self.expect(HOST_STACK, exp, dont_care=[RX_META_TS], what="decrypted IPv6 datagram")
+        self.wait_events(before, to_engine=1, decrypted=1)
+        self.wait_reasm(rbefore, accepted=2, reassembled=1)
+        self.no_other_packets()
+
+
+class DecryptThenReassemble(DecisionTreeTest):
+    """Fragmented before encryption (second branch): each tunnel-mode ESP datagram is
+    decrypted on its own (3 engine passes), the plaintext fragments are fed back and
+    reassembled, and the whole inner datagram is delivered, marked tunnel and
+    reassembled. A plaintext fragment from the wire with the same addresses and
+    identification never joins them: the SA is part of the reassembly key."""
+
+    def runTest(self):
+        sa = self.sa("aes-gcm-256", key_index=23)
+        peer = peer_sa(self.spi, "aes-gcm-256", tunnel=True)
+        inner = plain(40, bytes(range(256)) * 6)
+        inner_frags = fragment(inner, fragsize=512)
+        self.assertEqual(len(inner_frags), 4)
+        before, rbefore = self.events(), self.reasm()
+        for seq, f in ((1, inner_frags[2]), (2, inner_frags[0]), (3, inner_frags[3])):
+            self.send(WIRE0, wire(peer, f, seq))
+        # the missing piece in plaintext, straight from the wire: a datagram of its own
+        self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / inner_frags[1])))
+        self.no_packet_on(HOST_STACK)
+        self.send(WIRE0, wire(peer, inner_frags[1], 4))
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | RXF_TUNNEL | RXF_REASSEMBLED | ONE_PASS, sa.key_index)
+        self.wait_events(before, to_engine=4, decrypted=4)
+        self.wait_reasm(rbefore, accepted=5, reassembled=1)
+        self.no_other_packets()
+
+
+class TunnelReassembleTransport(DecisionTreeTest):
+    """Fragmented between transport and tunnel encryption (third branch, seed [0032]):
+    the transport-mode ESP datagram was fragmented, and each fragment tunnel-encrypted.
+    The NIC decrypts the tunnel layer of each, reassembles the inner ESP datagram,
+    feeds it back to key memory, and the engine removes the transport layer: 2 passes
+    on the delivered datagram, tunnel and reassembled, the inner SA's key index."""
+
+    def runTest(self):
+        inner_spi = self.spi + 1
+        self.sa("chacha20-poly1305", key_index=24)                     # outer: tunnel
+        self.drv.add_sa(SecurityAssociation(dst=NIC_IP, spi=inner_spi, key=KEYS["aes-gcm-128"],
+                                            salt=SALT, key_index=25))  # inner: transport
+        inner_peer = ScapySA(ESP, spi=inner_spi, crypt_algo="AES-GCM",
+                             crypt_key=KEYS["aes-gcm-128"] + SALT)
+        outer_peer = peer_sa(self.spi, "chacha20-poly1305", tunnel=True)
+        data = plain(50, bytes(range(256)) * 5)
+        esp_frags = fragment(inner_peer.encrypt(data, seq_num=7), fragsize=600)
+        self.assertEqual(len(esp_frags), 3)
+        before, rbefore = self.events(), self.reasm()
+        for seq, f in enumerate((esp_frags[1], esp_frags[2], esp_frags[0]), start=1):
+            self.send(WIRE0, wire(outer_peer, f, seq))
+        self.expect_plain(HOST_STACK, data, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | RXF_TUNNEL | RXF_REASSEMBLED | 2 * ONE_PASS, 25)
+        self.wait_events(before, to_engine=4, decrypted=4)
+        self.wait_reasm(rbefore, accepted=3, reassembled=1)
+        self.no_other_packets()
+
+
+class ReassembledWithBadIcvDropped(DecisionTreeTest):
+    """A reassembled ESP datagram whose ciphertext was changed in one fragment: the
+    engine's ICV check fails, the datagram is dropped and counted, the window stays."""
+
+    def runTest(self):
+        sa = self.sa("aes-gcm-128", key_index=26)
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        inner = plain(60, bytes(range(256)) * 4)
+        esp_ip = peer.encrypt(inner, seq_num=1)
+        frags = fragment(esp_ip, fragsize=512)
+        tampered = IP(bytes(frags[1]))
+        body = bytearray(bytes(tampered.payload))
+        body[100] ^= 0x40
+        tampered.remove_payload()
+        tampered = tampered / Raw(bytes(body))
+        before, rbefore = self.events(), self.reasm()
+        for f in (frags[0], tampered, *frags[2:]):
+            self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
+        self.wait_events(before, to_engine=1, bad_icv=1)
+        self.wait_reasm(rbefore, accepted=len(frags), reassembled=1)
+        self.no_other_packets()
+        # the genuine datagram (same sequence number) is still accepted
+        for f in frags:
+            self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
+        self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
+                          | RXF_REASSEMBLED | ONE_PASS, sa.key_index)
         self.no_other_packets()

@@ -35,7 +35,8 @@ control RxChecks(inout headers_t hdr,
 
     apply {
         bit<32> frame_len = meta.frame_len;
-        if (frame_len < MIN_FRAME_LEN) {
+        if (frame_len < MIN_FRAME_LEN && sm.instance_type != PKT_INSTANCE_TYPE_RECIRC) {
+            // (a fed-back plaintext is no wire frame: no minimum)
             meta.drop_reason = DROP_RUNT;
         } else if (frame_len > (bit<32>)meta.l2_len + MAX_L2_PAYLOAD && meta.reassembled == 0) {
             // (a datagram the NIC reassembled may be longer than any frame)
