@@ -22,6 +22,8 @@ tunnel, reassembled and the number of engine passes.
 
 from __future__ import annotations
 
+import dataclasses
+
 from base_test import (
     CONSUMER,
     HOST_STACK,
@@ -38,6 +40,7 @@ from base_test import (
     SESSION,
     WIRE0,
     P4nicTest,
+    esp4,
     pad,
     rx_meta_bytes,
 )
@@ -536,4 +539,34 @@ class ReassembledWithBadIcvDropped(DecisionTreeTest):
             self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
         self.expect_plain(HOST_STACK, inner, RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK
                           | RXF_REASSEMBLED | ONE_PASS, sa.key_index)
+        self.no_other_packets()
+
+
+class BareHostStackForAKernel(DecisionTreeTest):
+    """A host-stack port whose receiver is a kernel (PortMap.bare): the decrypted
+    (and reassembled) datagram leaves without the rx descriptor, as a kernel stack
+    takes it; an ESP datagram without a key leaves bare too (the kernel's own
+    IPsec can take it)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        ports = dataclasses.replace(self.drv.ports, bare=(HOST_STACK,))
+        self.drv.setup(ports, nic_macs=[NIC_MAC], clock=False)
+
+    def runTest(self):
+        self.sa("aes-gcm-128", key_index=27)
+        peer = peer_sa(self.spi, "aes-gcm-128")
+        inner = plain(70, b"for the kernel")
+        self.send(WIRE0, wire(peer, inner, 1))
+        self.expect(HOST_STACK, bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / inner),
+                    what="bare plaintext")
+        big = plain(71, bytes(range(256)) * 6)
+        for f in fragment(peer.encrypt(big, seq_num=2), fragsize=800):
+            self.send(WIRE0, pad(bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / f)))
+        self.expect(HOST_STACK, bytes(Ether(src=PEER_MAC, dst=NIC_MAC) / big),
+                    what="bare reassembled plaintext")
+        nokey = esp4(self.spi + 5)
+        self.send(WIRE0, nokey)
+        self.expect_unchanged(HOST_STACK, nokey, "ESP without a key, bare")
+        self.next_digest("key_request_t")
         self.no_other_packets()

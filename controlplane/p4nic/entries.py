@@ -134,6 +134,9 @@ class EntryBuilder:
                                    {"role": n.ROLE_LOOP, "peer_port": ports.host_stack,
                                     "priority": ports.regular_priority}),
                         f"port_config loop {lp}"))
+        for bp in ports.bare:
+            out.append((self.table(n.PORT_DESCRIPTORS, {n.MF_EGRESS_PORT: bp}, n.NO_DESCRIPTOR),
+                        f"port_descriptors bare {bp}"))
         for h in ports.host_ports:
             out.append((self.table(n.PORT_CONFIG, {n.MF_IN_PORT: h}, n.SET_PORT_ROLE,
                                    {"role": n.ROLE_HOST, "peer_port": ports.wire[0],

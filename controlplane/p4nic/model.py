@@ -77,6 +77,8 @@ class PortMap:
     loop: two ports looped back to each other (a veth pair, both ends on the
     switch): fragment reassembly builds datagrams through them; None without
     (the NIC then does not reassemble).
+    bare: delivery ports whose receiver is a kernel stack: frames leave them
+    without the rx descriptor (decrypted plaintext, marked ESP, timestamps).
     priority_queues: the strict-priority egress queues the switch runs with
     (simple_switch --priority-queues N; 1 for simple_switch_grpc). Regular
     traffic leaves at the highest of them, capture copies at 0.
@@ -89,6 +91,7 @@ class PortMap:
     capture: int = 6
     crypto: int | None = None
     loop: tuple[int, int] | None = None
+    bare: tuple[int, ...] = ()
     cpu: int = n.CPU_PORT
     priority_queues: int = 1
 
@@ -96,6 +99,7 @@ class PortMap:
         object.__setattr__(self, "wire", tuple(self.wire))
         if self.loop is not None:
             object.__setattr__(self, "loop", tuple(self.loop))
+        object.__setattr__(self, "bare", tuple(self.bare))
         self.validate()
 
     @property
@@ -125,6 +129,10 @@ class PortMap:
         _check_range("priority_queues", self.priority_queues, 1, 8)  # bit<3> priority
         if self.crypto is not None:
             _check_range("crypto port", self.crypto, 0, 511)
+        for p in self.bare:
+            if p not in self.deliver_ports:
+                raise NicConfigError(f"bare port {p}: not a delivery port "
+                                     f"{list(self.deliver_ports)}")
         if self.loop is not None:
             if len(self.loop) != 2:
                 raise NicConfigError(f"loop: two ports (out, in), not {list(self.loop)}")
@@ -143,6 +151,7 @@ class PortMap:
         d["wire"] = list(self.wire)
         if self.loop is not None:
             d["loop"] = list(self.loop)
+        d["bare"] = list(self.bare)
         return d
 
     @classmethod

@@ -24,12 +24,14 @@ MERGE_STREAM_V6 = "NicIngress.merge.merge_stream_v6"
 MERGE_GROUP = "NicIngress.merge.merge_group"
 MERGE_WQE = "NicIngress.merge.merge_wqe"
 REASM_POLICY = "NicIngress.reassembly.reasm_policy"
+PORT_DESCRIPTORS = "NicEgress.delivery.port_descriptors"
 
 FLOW_TABLES = (FLOW_V4, FLOW_V6, ESP_FLOW, ESP_FLOW_V6)
 SA_TABLES = (SA_V4, SA_V6)
 
 # ---- match fields (P4Info names) ---------------------------------------------------
 MF_IN_PORT = "meta.in_port"
+MF_EGRESS_PORT = "sm.egress_port"
 MF_UDP_DST_PORT = "hdr.udp.dst_port"
 MF_ETH_DST = "hdr.ethernet.dst_addr"
 MF_IP_PROTO = "meta.ip_proto"
@@ -66,6 +68,7 @@ SET_STREAM = "NicIngress.merge.set_stream"
 SET_GROUP = "NicIngress.merge.set_group"
 POST_FRAME = "NicIngress.merge.post_frame"
 REASSEMBLE = "NicIngress.reassembly.reassemble"
+NO_DESCRIPTOR = "NicEgress.delivery.no_descriptor"
 
 # ---- counters -----------------------------------------------------------------------
 DROP_REASONS = "NicIngress.drop_reasons"

@@ -17,6 +17,22 @@ control Delivery(inout headers_t hdr,
                  inout metadata_t meta,
                  inout standard_metadata_t sm) {
 
+    bit<1> bare = 0;
+
+    // Ports whose receiver is a kernel stack, not p4nic software: frames go
+    // out without an rx descriptor (decrypted plaintext as the stack takes it;
+    // ESP without a key as the stack's own IPsec takes it).
+    action no_descriptor() {
+        bare = 1;
+    }
+
+    table port_descriptors {
+        key = { sm.egress_port : exact; }
+        actions = { no_descriptor; @defaultonly NoAction; }
+        default_action = NoAction();
+        size = 64;
+    }
+
     // Records replace the packet: its headers go, the rest is cut by truncate().
     action strip_packet_headers() {
         hdr.ethernet.setInvalid();
@@ -161,7 +177,10 @@ control Delivery(inout headers_t hdr,
                 flags = flags | RXF_REASSEMBLED;
             }
             if ((flags & (RXF_TS_VALID | RXF_KEY_VALID | RXF_NO_KEY)) != 0) {
-                add_rx_meta(flags);
+                port_descriptors.apply();
+                if (bare == 0) {
+                    add_rx_meta(flags);
+                }
             }
         }
     }
