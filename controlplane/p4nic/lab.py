@@ -10,6 +10,12 @@ Ports other than wire ports get a larger MTU on both ends: deliveries carry
 a p4nic header in front of a full-size frame (DESIGN.md section 4).
 Everything started is stopped by its PID, and the namespace (with its veth
 ends, which takes the peers with it) is deleted on :meth:`stop`.
+
+A lab with a loopback pair (``loop=(OUT, IN)``) has one more veth pair whose
+two ends are both switch ports inside the namespace (``swOUT``, ``swIN``):
+fragment reassembly sends its emit passes out of one and receives them on the
+other (``PortMap.loop``, p4nic.reasm). That pair has MTU 9000, and so have the
+host-side ports (a reassembled datagram is up to 4096 bytes of IP payload).
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 HOST_MTU = 1600
+# the loopback pair, and host-side ports of a NIC that reassembles: an emit pass
+# carries the datagram built so far, and a reassembled datagram (up to
+# p4names.REASM_MAX_BYTES of IP payload) goes to the host behind its headers
+# and a p4nic header; jumbo, as on the PTF runner's ports
+REASM_MTU = 9000
+OFFLOADS = ("tso", "gso", "gro", "tx", "rx")
 
 
 class LabError(RuntimeError):
@@ -133,13 +145,28 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
         pass
 
 
+def _quiet(prefix: list[str], dev: str, mtu: int | None) -> None:
+    """Up, with ``mtu`` (None: the default), IPv6 and offloads off."""
+    # no IPv6 autoconfiguration chatter (router solicitations, MLD) on NIC ports
+    run(prefix + ["sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1"], check=False)
+    run(prefix + ["ip", "link", "set", dev, *([] if mtu is None else ["mtu", str(mtu)]), "up"])
+    # frames as they are on the wire: no segmentation/checksum offloads
+    off = [x for f in OFFLOADS for x in (f, "off")]
+    run(prefix + ["ethtool", "-K", dev, *off], check=False)
+
+
 @dataclass
 class NicLab:
-    """Namespace ``netns`` with switch ports ``swN``; outside ends ``PREFIXN``."""
+    """Namespace ``netns`` with switch ports ``swN``; outside ends ``PREFIXN``;
+    ``loop``: two more switch ports, the two ends of one veth pair inside the
+    namespace (no outside end). ``host_mtu``: MTU of the ports other than wire
+    ports (default REASM_MTU with a loop pair, HOST_MTU without)."""
     netns: str = "p4nic-sw"
     prefix: str = "p4nic"
     ports: Iterable[int] = range(7)
     wire: Iterable[int] = (0, 1)
+    loop: tuple[int, int] | None = None
+    host_mtu: int | None = None
     target: str = "pybm"
     cpu_port: int = 255
     workdir: str = "/run/p4nic"
@@ -152,6 +179,18 @@ class NicLab:
         self.wire = list(self.wire)
         if len(self.prefix) + len(str(max(self.ports))) > 15:
             raise LabError(f"interface names '{self.prefix}N' exceed 15 characters")
+        if self.loop is not None:
+            self.loop = (int(self.loop[0]), int(self.loop[1]))
+            if self.loop[0] == self.loop[1] or set(self.loop) & set(self.ports):
+                raise LabError(f"loop ports {list(self.loop)}: two ports other than "
+                               f"{self.ports}")
+        if self.host_mtu is None:
+            self.host_mtu = REASM_MTU if self.loop else HOST_MTU
+
+    @property
+    def switch_ports(self) -> list[int]:
+        """Every port of the switch: the outside-facing ones and the loop pair."""
+        return [*self.ports, *(self.loop or ())]
 
     def outside(self, port: int) -> str:
         """Interface name (caller's namespace) of switch port ``port``."""
@@ -198,21 +237,21 @@ class NicLab:
             out, ins = self.outside(p), self.inside(p)
             run(["ip", "link", "add", out, "type", "veth", "peer", "name", ins,
                  "netns", self.netns])
-            mtu = [] if p in self.wire else ["mtu", str(HOST_MTU)]
-            for prefix, dev in ((ns, ins), ([], out)):
-                # no IPv6 autoconfiguration chatter (router solicitations, MLD) on NIC ports
-                run(prefix + ["sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1"],
-                    check=False)
-                run(prefix + ["ip", "link", "set", dev, *mtu, "up"])
-                # frames as they are on the wire: no segmentation/checksum offloads
-                run(prefix + ["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off",
-                              "tx", "off", "rx", "off"], check=False)
+            mtu = None if p in self.wire else self.host_mtu
+            _quiet(ns, ins, mtu)
+            _quiet([], out, mtu)
+        if self.loop is not None:
+            # both ends on the switch: what leaves on loop[0] comes back on loop[1]
+            a, b = (self.inside(p) for p in self.loop)
+            run(ns + ["ip", "link", "add", a, "type", "veth", "peer", "name", b])
+            for dev in (a, b):
+                _quiet(ns, dev, REASM_MTU)
 
     def start_switch(self, json_path: str | None = None, timeout: float = 30.0) -> None:
         if os.path.exists(self.grpc_socket):
             os.unlink(self.grpc_socket)
         cmd = ["ip", "netns", "exec", self.netns] + switch_command(
-            self.target, {p: self.inside(p) for p in self.ports}, self.grpc_addr,
+            self.target, {p: self.inside(p) for p in self.switch_ports}, self.grpc_addr,
             self.cpu_port, json_path, self.log_console)
         log = open(self.switch_log, "w")
         # ip netns exec execs the switch: this PID is the switch's
