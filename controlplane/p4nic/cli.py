@@ -31,6 +31,14 @@ from p4nic.p4info import P4InfoError
 from p4nic.p4rt import P4RuntimeError
 from p4nic.plot_cli import add_plot_command, cmd_plot, save_frames
 from p4nic.progress import Progress, timed
+from p4nic.reasm_cli import (
+    add_reasm_commands,
+    add_start_flags,
+    apply_start_flags,
+    loop_ports,
+    print_reasm,
+    reasm_request,
+)
 
 log = logging.getLogger("p4nic")
 
@@ -114,6 +122,8 @@ def _ports_flags(p: argparse.ArgumentParser) -> None:
     for name in ("host-stack", "consumer", "placement", "records", "capture-port", "cpu-port",
                  "crypto-port"):
         g.add_argument(f"--{name}", type=_int)
+    g.add_argument("--loop-ports", type=loop_ports, metavar="OUT,IN",
+                   help="the loopback pair (reassembly): two ends of one veth, both switch ports")
 
 
 def _flow_handling_flags(p: argparse.ArgumentParser, required: bool) -> None:
@@ -148,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crypto-iface",
                    help="start the crypto engine on this interface (the crypto port's outside)")
     _ports_flags(p)
+    add_start_flags(p)
 
     flow = cmd("flow", "flow tuples (IPv4/IPv6 five-tuples)")
     fsub = flow.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -283,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_merge_commands(cmd, _common)
     add_crypto_engine_command(cmd, _common)
     add_plot_command(cmd, _common)
+    add_reasm_commands(cmd, _common)
     _ports_flags(sub.choices["merge-recv"])
     return ap
 
@@ -297,7 +309,7 @@ def _port_map(ns: argparse.Namespace, base: PortMap | None = None) -> PortMap:
     for flag, key in (("wire", "wire"), ("host_stack", "host_stack"), ("consumer", "consumer"),
                       ("placement", "placement"), ("records", "records"),
                       ("capture_port", "capture"), ("cpu_port", "cpu"),
-                      ("crypto_port", "crypto")):
+                      ("crypto_port", "crypto"), ("loop_ports", "loop")):
         if getattr(ns, flag, None) is not None:
             d[key] = getattr(ns, flag)
     return PortMap.from_dict(d)
@@ -352,6 +364,8 @@ def request_for(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                           "include_tx": ns.include_tx, "pad": not ns.no_pad}
     if c == "merge":
         return merge_request(ns)
+    if c == "reasm":
+        return reasm_request(ns)
     if c in ("counters", "status"):
         return c, {}
     if c == "flow" and a == "list":
@@ -403,6 +417,8 @@ def _print_result(ns: argparse.Namespace, op: str, result: Any) -> None:
             print(f"{name:<18} {pk:>9} {by:>10}")
         for f in result["flows"]:
             print(f"flow {f['flow_id']:<13} {f['packets']:>9} {f['bytes']:>10}")
+    elif op.startswith("reasm."):
+        print_reasm(op, result)
     elif op == "clock":
         print(result["description"])
         lp = result["last_probe"]
@@ -441,6 +457,7 @@ def start_config(ns: argparse.Namespace) -> StartConfig:
             raise CliError("--capture-iface and --capture-out go together")
         cfg.capture = CaptureConfig(ns.capture_iface, ns.capture_out, ns.capture_rotate_bytes,
                                     ns.capture_max_files)
+    apply_start_flags(ns, cfg)
     return cfg
 
 

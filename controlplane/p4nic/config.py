@@ -39,6 +39,10 @@ Example (TOML; the JSON form has the same keys)::
     iface = "p4nic6"
     out = "/tmp/p4nic.pcapng"
     rotate_bytes = 10000000
+
+    [reassembly]       # IP fragment reassembly in the NIC; needs ports.loop = [OUT, IN]
+    protocols = ["udp", "icmp"]     # names, numbers or "all" (the default)
+    timeout_ms = 5000
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from p4nic.model import (
     PortMap,
     SecurityAssociation,
 )
+from p4nic.reasm import DEFAULT_TIMEOUT_MS, PROTOCOLS, ReassemblyPolicy, parse_protocol
 
 try:
     import tomllib
@@ -71,6 +76,54 @@ class CaptureConfig:
     out: str
     rotate_bytes: int | None = None
     max_files: int | None = None
+
+
+@dataclass
+class ReassemblyConfig:
+    """Reassemble the fragments of ``protocols`` (IP protocol numbers; None: every
+    protocol) in the NIC, ``timeout_ms`` per datagram (p4nic.reasm)."""
+    protocols: list[int | None] = field(default_factory=lambda: [None])
+    timeout_ms: float = DEFAULT_TIMEOUT_MS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.protocols, (str, int)):
+            self.protocols = [self.protocols]
+        try:
+            self.timeout_ms = float(self.timeout_ms)
+        except (TypeError, ValueError):
+            raise NicConfigError(f"reassembly: timeout_ms {self.timeout_ms!r} is not a "
+                                 f"number") from None
+        protos: list[int | None] = []
+        for p in self.protocols:
+            for part in ([x for x in p.split(",") if x.strip()] if isinstance(p, str) else [p]):
+                proto = None if part is None else parse_protocol(part)
+                ReassemblyPolicy(proto, self.timeout_ms)      # refuses what the NIC cannot take
+                if proto not in protos:
+                    protos.append(proto)
+        if not protos:
+            raise NicConfigError("reassembly: give at least one protocol (or 'all')")
+        self.protocols = protos
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReassemblyConfig:
+        if not isinstance(d, dict):
+            raise NicConfigError("'reassembly' must be a table/object (protocols, timeout_ms)")
+        unknown = set(d) - {"protocols", "timeout_ms"}
+        if unknown:
+            raise NicConfigError(f"reassembly: unknown key(s) {', '.join(sorted(unknown))} "
+                                 f"(protocols, timeout_ms)")
+        return cls(d.get("protocols", ["all"]), d.get("timeout_ms", DEFAULT_TIMEOUT_MS))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"protocols": [protocol_name(p) for p in self.protocols],
+                "timeout_ms": self.timeout_ms}
+
+
+def protocol_name(proto: int | None) -> str | int:
+    """17 -> 'udp', None -> 'all', 99 -> 99."""
+    if proto is None:
+        return "all"
+    return next((k for k, v in PROTOCOLS.items() if v == proto), proto)
 
 
 @dataclass
@@ -90,6 +143,7 @@ class StartConfig:
     triggers: list[CaptureTrigger] = field(default_factory=list)
     rtp_ports: list[int] = field(default_factory=list)
     capture: CaptureConfig | None = None
+    reassembly: ReassemblyConfig | None = None
     crypto_iface: str | None = None    # start `p4nic crypto-engine` on it (ports.crypto's outside)
     clock_interval: float = 5.0
     state_dir: str = DEFAULT_STATE_DIR
@@ -121,11 +175,14 @@ class StartConfig:
         if self.crypto_iface and self.ports.crypto is None:
             raise NicConfigError("crypto_iface given but the port map has no crypto port "
                                  "(--crypto-port / ports.crypto)")
+        if self.reassembly is not None and self.ports.loop is None:
+            raise NicConfigError("fragment reassembly needs the loopback port pair: "
+                                 "--loop-ports OUT,IN (ports.loop = [OUT, IN])")
 
 
 _KNOWN = {"grpc_addr", "device_id", "election_id", "p4info", "json", "load_pipeline", "ports",
           "nic_macs", "promiscuous", "flows", "esp_flows", "sas", "triggers", "rtp_ports",
-          "capture", "crypto_iface", "clock_interval", "state_dir", "socket"}
+          "capture", "crypto_iface", "clock_interval", "state_dir", "socket", "reassembly"}
 
 
 def _list(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -164,6 +221,8 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".") -> StartConfig:
             cfg.capture = CaptureConfig(**c)
         except TypeError as e:
             raise NicConfigError(f"capture: {e}") from None
+    if data.get("reassembly") is not None:
+        cfg.reassembly = ReassemblyConfig.from_dict(data["reassembly"])
     return cfg
 
 

@@ -1,7 +1,8 @@
 """``p4nic start``: the long-running driver process.
 
 It connects as the primary controller, loads the pipeline, sets the NIC up,
-installs the configured flows, SAs, triggers and RTP ports, then keeps
+installs the configured flows, SAs, triggers, RTP ports and fragment
+reassembly policies (``reassembly``, through the loopback pair), then keeps
 running: the NIC clock mapping is refreshed into the state file (for
 capture agents in other processes), key requests are answered from the SA
 database, the capture agent runs if configured, and the control socket
@@ -78,6 +79,12 @@ class NicDaemon:
                 # wrote; track it, and adopt (not insert) configuration entries it has
                 log.info("adopted from the device: %s", adopt_device(drv))
             log.info("configuration entries: %s", install_config(drv, cfg))
+            policies = drv.entries("reasm_policy")
+            if policies:
+                log.info("fragment reassembly: %s; emit passes %s -> %s",
+                         ", ".join(f"protocol {'all' if p.protocol is None else p.protocol} "
+                                   f"({p.timeout_ms:g} ms)" for _, p in policies),
+                         *(cfg.ports.loop or ("-", "-")))
             if cfg.capture is not None:
                 clock = drv.clock
                 self.capture = CaptureAgent(

@@ -17,6 +17,14 @@ write them twice (INSERT of an entry that exists is ALREADY_EXISTS). So:
   keeps counting), one whose handling differs is modified in place, a missing
   one is inserted.
 
+Reassembly policies (``reasm_policy``, p4nic.reasm) are adopted with their
+epoch, so partial datagrams the NIC holds survive a restart; a policy the
+configuration has with the same timeout is adopted, a missing or different one
+installed (a new epoch for all: :func:`p4nic.reasm.enable_reassembly`). An
+adopted policy whose loop port is not the port map's ``loop[0]`` any more is
+pointed at it in place, or removed when the port map has no loop pair (its emit
+passes would leave on a port that is no loopback).
+
 ``setup()`` itself is re-runnable (it writes with INSERT-else-MODIFY).
 """
 
@@ -28,10 +36,18 @@ from typing import TYPE_CHECKING, Any
 
 from p4nic import p4names as n
 from p4nic.entries import EntryBuilder, flow_handle, trigger_handle
-from p4nic.model import CaptureTrigger, EspFlow, Flow, Handle, SecurityAssociation
+from p4nic.model import (
+    CaptureTrigger,
+    EspFlow,
+    Flow,
+    Handle,
+    NicConfigError,
+    SecurityAssociation,
+)
+from p4nic.reasm import ReassemblyPolicy, enable_reassembly
 
 if TYPE_CHECKING:
-    from p4nic.config import StartConfig
+    from p4nic.config import ReassemblyConfig, StartConfig
     from p4nic.driver import NicDriver
 
 log = logging.getLogger("p4nic.reconcile")
@@ -56,7 +72,7 @@ def adopt_device(drv: NicDriver) -> dict[str, int]:
     Run after ``setup()`` (the MAC filter entries setup wrote are its own)."""
     schema = drv._schema()
     found = {"flow": 0, "esp_flow": 0, "sa": 0, "trigger": 0, "rtp_port": 0, "mac": 0,
-             "merge_group": 0}
+             "reasm_policy": 0, "merge_group": 0}
 
     def track(handle: Handle, obj: Any) -> None:
         if handle not in drv._entries:
@@ -87,8 +103,77 @@ def adopt_device(drv: NicDriver) -> dict[str, int]:
             (key, prio) = _mac_key(schema.decode_match(te), te.priority)
             if (key, prio) not in own:
                 track(Handle("mac", n.MAC_FILTER, key, prio), (key[0], key[1], prio))
+        for h, pol, _ in device_reasm_policies(drv):
+            track(h, pol)
     found["merge_group"] = drv.merge.adopt()
     return found
+
+
+# ---- fragment reassembly ------------------------------------------------------------------
+def device_reasm_policies(drv: NicDriver) -> list[tuple[Handle, ReassemblyPolicy, int]]:
+    """The reassembly policies on the device: (handle, policy, loop port). Entries that
+    p4nic.reasm would not have written (another match, a zero timeout) are left out,
+    with a warning."""
+    schema = drv._schema()
+    out = []
+    for te in drv._read_table(n.REASM_POLICY):
+        value, mask = schema.decode_match(te).get(n.MF_IP_PROTO, (0, 0))   # (0, 0): omitted
+        _, p = schema.decode_action(te)
+        try:
+            pol = ReassemblyPolicy(None if mask == 0 else value, p.get("timeout", 0) / 1000.0,
+                                   p.get("policy_epoch", 0))
+        except NicConfigError as e:
+            log.warning("reasm_policy entry %s/%s left alone: %s", value, mask, e)
+            continue
+        h = pol.handle()
+        if h.key != (value, mask) or h.priority != te.priority:
+            log.warning("reasm_policy entry %s/%s priority %d left alone: not p4nic.reasm's",
+                        value, mask, te.priority)
+            continue
+        out.append((h, pol, p.get("loop", 0)))
+    return out
+
+
+def _same_timeout(a: float, b: float) -> bool:
+    return int(a * 1000) == int(b * 1000)      # the device holds microseconds
+
+
+def ensure_reassembly(drv: NicDriver, rc: ReassemblyConfig | None) -> dict[str, int]:
+    """The configured reassembly policies on the device (see the module comment);
+    counts by outcome (added, adopted, modified, removed)."""
+    outcome = {"added": 0, "adopted": 0, "modified": 0, "removed": 0}
+    loop = drv.ports.loop if drv.ports is not None else None
+    with drv._lock:
+        on_device = {h: (pol, lp) for h, pol, lp in device_reasm_policies(drv)}
+        for h, (pol, lp) in on_device.items():
+            if h not in drv._entries or (loop is not None and lp == loop[0]):
+                continue
+            if loop is None:
+                log.warning("reassembly policy for protocol %s sends emit passes out of "
+                            "port %d, but the port map has no loop pair: removed",
+                            pol.protocol, lp)
+                drv._remove(h)
+                outcome["removed"] += 1
+            else:
+                params = {"timeout": int(pol.timeout_ms * 1000), "policy_epoch": pol.epoch,
+                          "loop": loop[0]}
+                drv.client.modify(drv._builder().match(h, n.REASSEMBLE, params),
+                                  f"modify reasm_policy {h.key}: loop port {loop[0]}")
+                outcome["modified"] += 1
+        if rc is None:
+            return outcome
+        held = {h: pol for h, (pol, _) in on_device.items() if h in drv._entries}
+        todo = []
+        for proto in rc.protocols:
+            have = held.get(ReassemblyPolicy(proto).handle())
+            if have is not None and _same_timeout(have.timeout_ms, rc.timeout_ms):
+                outcome["adopted"] += 1
+            else:
+                todo.append(proto)
+                outcome["added" if have is None else "modified"] += 1
+        if todo:
+            enable_reassembly(drv, todo, rc.timeout_ms)
+    return outcome
 
 
 def _normalised(drv: NicDriver, f: Flow | EspFlow) -> Flow | EspFlow:
@@ -137,8 +222,9 @@ def ensure_trigger(drv: NicDriver, t: CaptureTrigger) -> str:
 
 
 def install_config(drv: NicDriver, cfg: StartConfig) -> dict[str, int]:
-    """The configuration's SAs, flows, triggers and RTP ports on the device, each
-    inserted, adopted or modified (see :func:`ensure_flow`); counts by outcome."""
+    """The configuration's SAs, flows, triggers, RTP ports and reassembly policies on
+    the device, each inserted, adopted or modified (see :func:`ensure_flow` and
+    :func:`ensure_reassembly`); counts by outcome."""
     outcome = {"added": 0, "adopted": 0, "modified": 0}
     for sa, install in cfg.sas:
         drv.sa_database.add(sa)
@@ -167,4 +253,7 @@ def install_config(drv: NicDriver, cfg: StartConfig) -> dict[str, int]:
         else:
             drv.add_rtp_port(int(p))
             outcome["added"] += 1
+    for k, v in ensure_reassembly(drv, cfg.reassembly).items():
+        if k in outcome:
+            outcome[k] += v          # (removed ones are logged)
     return outcome

@@ -28,6 +28,7 @@ from p4nic.model import (
     SecurityAssociation,
     parse_proto,
 )
+from p4nic.reasm_service import check_reasm_request, reasm_ops
 from p4nic.replay import load_frames, replay
 
 
@@ -54,6 +55,8 @@ def check_request(op: str, args: dict[str, Any]) -> None:
             raise NicConfigError(f"flow has no field(s) {', '.join(sorted(unknown))}")
     elif op.startswith("merge."):
         check_merge_request(op, args)
+    elif op.startswith("reasm."):
+        check_reasm_request(op, args)
     elif op.startswith("rtp-port."):
         port = args.get("port")
         if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
@@ -90,6 +93,7 @@ class NicService:
             "rtp-port.del": self.rtp_port_del,
         }
         self._ops.update(merge_ops(driver, daemon))
+        self._ops.update(reasm_ops(driver, daemon))
 
     @property
     def ops(self) -> list[str]:
@@ -109,7 +113,8 @@ class NicService:
             "grpc_addr": drv.client.addr, "device_id": drv.client.device_id,
             "ports": drv.ports.to_dict() if drv.ports else None,
             "installed": {kind: len(drv.entries(kind))
-                          for kind in ("flow", "esp_flow", "sa", "trigger", "rtp_port")},
+                          for kind in ("flow", "esp_flow", "sa", "trigger", "rtp_port",
+                                       "reasm_policy")},
             "sa_database": len(drv.sa_database),
             "key_requests": {"answered": drv.key_requests_answered,
                              "unanswered": drv.key_requests_unanswered},

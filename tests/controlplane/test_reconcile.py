@@ -95,7 +95,7 @@ def test_restart_adopts_everything_and_config_is_not_duplicated(fresh: NicDriver
     try:
         found = adopt_device(second)
         assert found == {"flow": 3, "esp_flow": 1, "sa": 2, "trigger": 2, "rtp_port": 2,
-                         "mac": 1, "merge_group": 1}
+                         "mac": 1, "reasm_policy": 0, "merge_group": 1}
         assert install_config(second, cfg) == {"added": 0, "adopted": 5, "modified": 1}
         after = snapshot(second)
         assert after["sas"] == before["sas"] and after["triggers"] == before["triggers"]
