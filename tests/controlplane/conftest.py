@@ -80,6 +80,24 @@ def lab() -> Iterator[NicLab]:
 
 PORTS = PortMap(wire=(0, 1), host_stack=2, consumer=3, placement=4, records=5, capture=6,
                 cpu=255)
+LOOP = (8, 9)
+
+
+@pytest.fixture(scope="module")
+def loop_lab() -> Iterator[NicLab]:
+    """pybm-switch with ports 0-6 on veth pairs and 8, 9 looped back to each other (one
+    veth pair, both ends on the switch: fragment reassembly's loopback)."""
+    need_root()
+    tag = os.getpid() % 100000
+    workdir = tempfile.mkdtemp(prefix="p4nic-reasm-")
+    nl = NicLab(netns=f"p4nic-r{tag}", prefix=f"r{tag}p", workdir=workdir, loop=LOOP)
+    try:
+        nl.create()
+        nl.start_switch()
+        yield nl
+    finally:
+        nl.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
