@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """make run: the NIC on a software switch with veth ports, driven by `p4nic start`.
 
-Creates network namespace p4nic-sw holding the switch side of seven veth
-pairs (ports 0-6); the other ends, p4nic0 ... p4nic6, stay in this
-namespace for your tools. Starts pybm-switch (--target pybm) or
+Creates network namespace p4nic-sw holding the switch side of eight veth
+pairs (ports 0-7); the other ends, p4nic0 ... p4nic7, stay in this
+namespace for your tools. Ports 8 and 9 are one more veth pair with both
+ends on the switch (sw8, sw9 inside the namespace): the loopback the NIC
+reassembles IP fragments through (PortMap.loop). Starts pybm-switch (--target pybm) or
 simple_switch_grpc (--target bmv2) inside the namespace, then `p4nic start`
 with a demo configuration, prints the port map and example commands, and
 runs until Ctrl-C / SIGTERM; then stops everything it started (by PID) and
@@ -23,13 +25,17 @@ import time
 
 from p4nic.control import ControlClient, DaemonNotRunning
 from p4nic.lab import LabError, NicLab, priority_queues_of
+from p4nic.reasm import DEFAULT_TIMEOUT_MS
 
 NIC_MAC = "02:00:00:00:00:01"
 PEER_MAC = "02:00:00:00:00:02"
+LOOP_PORTS = (8, 9)
 
 ROLES = {0: "wire A (network)", 1: "wire B (network)", 2: "host stack (misses, IDLE flows)",
          3: "consumer queue (MONITOR flows)", 4: "placement records (ZERO_COPY)",
-         5: "timestamp records", 6: "capture stream", 7: "crypto engine (seed 004)"}
+         5: "timestamp records", 6: "capture stream", 7: "crypto engine (seed 004)",
+         8: "loopback out (reassembly emit passes), looped to 9",
+         9: "loopback in"}
 
 
 def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> dict:
@@ -41,7 +47,7 @@ def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> d
         "nic_macs": [NIC_MAC],
         "state_dir": lab.workdir,
         "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
-                  "records": 5, "capture": 6, "crypto": 7,
+                  "records": 5, "capture": 6, "crypto": 7, "loop": list(LOOP_PORTS),
                   # the queues the switch runs with (regular traffic uses the top one)
                   "priority_queues": priority_queues_of(
                       lab.target, shutil.which("simple_switch_grpc") or "")},
@@ -68,6 +74,8 @@ def demo_config(lab: NicLab, p4info: str, json_path: str, capture_out: str) -> d
         "crypto_iface": lab.outside(7),
         "triggers": [{"capture_id": 1, "snaplen": 128, "dport": 80}],
         "rtp_ports": [5004],
+        # fragments of these protocols are put back together in the NIC (seed 004)
+        "reassembly": {"protocols": ["udp", "icmp", "esp"], "timeout_ms": DEFAULT_TIMEOUT_MS},
         "capture": {"iface": lab.outside(6), "out": capture_out,
                     "rotate_bytes": 10_000_000, "max_files": 10},
     }
@@ -90,7 +98,8 @@ def banner(lab: NicLab, capture_out: str, cfg_path: str) -> str:
              f"  capture files    : {first_capture(capture_out)} (-001, -002, ... every 10 MB)",
              "", "  port  interface  role"]
     for p in sorted(ROLES):
-        lines.append(f"  {p:>4}  {lab.outside(p):<9}  {ROLES[p]}")
+        iface = f"({lab.inside(p)})" if p in LOOP_PORTS else lab.outside(p)
+        lines.append(f"  {p:>4}  {iface:<9}  {ROLES[p]}")
     lines += [
         "",
         "Try (in another shell, as root):",
@@ -102,6 +111,10 @@ def banner(lab: NicLab, capture_out: str, cfg_path: str) -> str:
         f"  {p4nic} counters",
         f"  {p4nic} clock",
         f"  {p4nic} trigger add --capture-id 2 --snaplen 64 --proto udp",
+        f"  {py} -c \"from scapy.all import *; sendp([Ether(dst='{NIC_MAC}',src='{PEER_MAC}')/f"
+        f" for f in fragment(IP(src='10.0.0.1',dst='10.0.0.2')/UDP(sport=7,dport=7)/('y'*3000),"
+        f" 1400)], iface='{lab.outside(0)}')\"   # one datagram on {lab.outside(2)}",
+        f"  {p4nic} reasm counters",
         f"  tshark -r {first_capture(capture_out)}",
         f"  {p4nic} replay {first_capture(capture_out)} --port 0",
         "",
@@ -129,7 +142,7 @@ def main() -> int:
             return 1
 
     lab = NicLab(netns=args.netns, prefix=args.prefix, target=args.target, ports=range(8),
-                 workdir=args.workdir, log_console=args.log_console)
+                 loop=LOOP_PORTS, workdir=args.workdir, log_console=args.log_console)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
