@@ -11,6 +11,11 @@ with the node's Mininet links as its ports. Differences that matter here:
 * port numbers start at 0 and follow the link order (or ``port1=`` of
   ``addLink``): NIC port N is ``swN`` on the switch, ``p4nicN`` on the peer
   (``nic_link``), as the README's port map says;
+* a link from the switch to itself (``nic_loop``: ``addLink(nic, nic)``, one
+  veth pair with both ends in the switch's namespace, ``sw8``/``sw9``) is the
+  loopback pair fragment reassembly needs (``PortMap.loop``); ``start_daemon``
+  puts it into the daemon's port map, and the host-side ports of such a NIC
+  get MTU 9000 (a reassembled datagram is up to 4096 bytes of IP payload);
 * P4Runtime is served on a Unix socket, ``WORKDIR/p4rt.sock`` (a filesystem
   path reaches the switch from every namespace; a TCP port would be in the
   switch's namespace only), the switch log is ``WORKDIR/switch.log``;
@@ -71,6 +76,7 @@ from mininet.topo import Topo  # noqa: E402
 from p4nic.control import ControlClient, DaemonNotRunning  # noqa: E402
 from p4nic.lab import (  # noqa: E402
     HOST_MTU,
+    REASM_MTU,
     LabError,
     priority_queues_of,
     stop_process,
@@ -80,6 +86,7 @@ from p4nic.lab import (  # noqa: E402
 
 NIC_MAC = "02:00:00:00:00:01"
 WIRE_PORTS = (0, 1)
+LOOP_PORTS = (8, 9)     # the loopback pair of the topologies that reassemble
 WIRE_MTU = 1500
 CPU_PORT = 255
 OFFLOADS = ("tso", "gso", "gro", "tx", "rx", "sg", "rxvlan", "txvlan")
@@ -120,9 +127,10 @@ class P4NicSwitch(Switch):
     target: "pybm" or "bmv2"; json_path: BMv2 JSON loaded at start (None: the
     switch waits for the driver's SetForwardingPipelineConfig); workdir:
     directory of p4rt.sock and switch.log (log_file: the log elsewhere); mtu:
-    one MTU for every port, or None for 1500 on the wire ports and
-    p4nic.lab.HOST_MTU on the others (both ends of each link); log_console:
-    the switch logs every packet.
+    one MTU for every port, or None for 1500 on the wire ports, REASM_MTU on a
+    loopback pair and host_mtu on the others (both ends of each link; default
+    REASM_MTU when the switch has a loopback pair, p4nic.lab.HOST_MTU when
+    not); log_console: the switch logs every packet.
     """
 
     portBase = 0        # NIC port numbers start at 0 (OpenFlow switches start at 1)
@@ -130,7 +138,8 @@ class P4NicSwitch(Switch):
     def __init__(self, name: str, target: str = "pybm", json_path: str | None = None,
                  workdir: str | None = None, mtu: int | None = None,
                  log_console: bool = False, cpu_port: int = CPU_PORT,
-                 log_file: str | None = None, **params: object) -> None:
+                 log_file: str | None = None, host_mtu: int | None = None,
+                 **params: object) -> None:
         params["inNamespace"] = True
         super().__init__(name, **params)
         _no_ipv6(self)
@@ -140,6 +149,7 @@ class P4NicSwitch(Switch):
         self.json_path = json_path
         self.workdir = workdir or os.path.join("/run", "p4nic-mn", name)
         self.mtu = mtu
+        self.host_mtu = host_mtu
         self.log_console = log_console
         self.cpu_port = cpu_port
         self.log_file = log_file
@@ -177,10 +187,25 @@ class P4NicSwitch(Switch):
                 return other.node, other.name
         raise TopoError(f"{self.name} has no link on port {port}")
 
+    @property
+    def loop(self) -> tuple[int, int] | None:
+        """The loopback pair (out, in): the ports of a link from this switch to itself."""
+        for intf in self.intfList():
+            link = intf.link
+            if (intf.name != "lo" and link is not None and link.intf1.node is self
+                    and link.intf2.node is self):
+                return self.ports[link.intf1], self.ports[link.intf2]
+        return None
+
     def port_mtu(self, port: int) -> int:
         if self.mtu is not None:
             return self.mtu
-        return WIRE_MTU if port in WIRE_PORTS else HOST_MTU
+        loop = self.loop
+        if loop is not None and port in loop:
+            return REASM_MTU
+        if port in WIRE_PORTS:
+            return WIRE_MTU
+        return self.host_mtu or (REASM_MTU if loop is not None else HOST_MTU)
 
     def start(self, controllers: list) -> None:
         """Configure both ends of every port, start the switch, wait for P4Runtime."""
@@ -224,6 +249,14 @@ class P4NicSwitch(Switch):
 def nic_link(topo: Topo, nic: str, node: str, port: int) -> None:
     """Link NIC port ``port`` (``swN``) to ``node`` (interface ``p4nicN`` there)."""
     topo.addLink(nic, node, port1=port, intfName1=f"sw{port}", intfName2=f"p4nic{port}")
+
+
+def nic_loop(topo: Topo, nic: str, ports: tuple[int, int] = LOOP_PORTS) -> None:
+    """The loopback pair: NIC port ``ports[0]`` (``swOUT``) linked to NIC port
+    ``ports[1]`` (``swIN``), one veth pair in the switch's namespace; what the NIC
+    sends out of the one it receives on the other."""
+    out, in_ = ports
+    topo.addLink(nic, nic, port1=out, port2=in_, intfName1=f"sw{out}", intfName2=f"sw{in_}")
 
 
 def need_mininet() -> None:
@@ -285,9 +318,11 @@ def start_daemon(host: Host, nic: P4NicSwitch, state_dir: str, p4info: str, json
     os.makedirs(state_dir, exist_ok=True)
     log = os.path.join(state_dir, "p4nic.log")
     cfg = os.path.join(state_dir, "mininet-nic.json")
+    ports = {**(config or {}).get("ports", {}), "priority_queues": nic.priority_queues}
+    if nic.loop is not None:
+        ports.setdefault("loop", list(nic.loop))    # reassembly can be enabled
     with open(cfg, "w") as f:    # the queue count the switch runs with (flags have no option)
-        json.dump({**(config or {}), "ports": {**(config or {}).get("ports", {}),
-                                               "priority_queues": nic.priority_queues}}, f)
+        json.dump({**(config or {}), "ports": ports}, f)
     cmd = [sys.executable, "-m", "p4nic.cli", "--state-dir", state_dir, "--grpc-addr",
            nic.grpc_addr, "--log-level", "info", "start", "--p4info", p4info,
            "--p4-json", json_path, "--mac", NIC_MAC, "--config", cfg, *extra]

@@ -10,6 +10,8 @@
     | pybm-switch or       |  ...          | ptf runs here on      |
     | simple_switch_grpc   | sw6 -- p4nic6 | p4nic0..p4nic6,       |
     |                      | sw7 -- p4nic7 | the crypto engine on 7|
+    |  sw8 --+             |               |                       |
+    |  sw9 --+ loopback    |               |                       |
     +----------------------+            +-------------------------+
        P4Runtime: unix:WORKDIR/p4rt.sock (reached from the ptf host's namespace)
 
@@ -18,7 +20,9 @@ the namespaces and links: the switch starts without a program (the tests load
 it), the lookaside crypto engine serves the crypto port (``p4nic
 crypto-engine`` on p4nic7, crypto-engine.log), PTF runs on the host's
 interfaces 0..6 (MTU 9000, offloads off, IPv6 off) with the same options and
-test parameters (ptf_command of run.py; port counts from there too), and the exit
+test parameters (ptf_command of run.py; port counts from there too; ports 8
+and 9, run.py's LOOP_PORTS, are a link from the NIC to itself: the loopback
+pair of fragment reassembly, as run.py's sw8/sw9 veth), and the exit
 status is PTF's (skipped tests count as failures). Mininet, the switch (by
 PID) and PTF are stopped whatever happens. The switch log and PTF's logs land
 in --log-dir (default out/ptf/): switch-TARGET-mininet.log, ptf-logs/.
@@ -45,6 +49,7 @@ from p4switch import (  # noqa: E402
     interactive,
     interactive_args,
     nic_link,
+    nic_loop,
     running,
     setLogLevel,
 )
@@ -67,10 +72,12 @@ RUNNER = _load_runner()
 NUM_PORTS = RUNNER.NUM_PORTS        # switch ports (the last ones may be engines')
 PTF_PORTS = RUNNER.PTF_PORTS        # the ports PTF drives
 CRYPTO_PORT = RUNNER.CRYPTO_PORT
+LOOP_PORTS = RUNNER.LOOP_PORTS      # one link from the NIC to itself (reassembly)
 
 
 class PtfTopo(Topo):
-    """nic ports 0..N-1 <-> host ptf's p4nic0..p4nicN-1 (N: run.py's NUM_PORTS)."""
+    """nic ports 0..N-1 <-> host ptf's p4nic0..p4nicN-1 (N: run.py's NUM_PORTS); nic
+    ports 8 <-> 9 (run.py's LOOP_PORTS), the loopback pair."""
 
     def build(self, target: str = "pybm", json_path: str | None = None,
               workdir: str | None = None, log_file: str | None = None,
@@ -81,6 +88,7 @@ class PtfTopo(Topo):
         self.addHost("ptf", cls=NicHost, ip=None)
         for port in range(num_ports or NUM_PORTS):
             nic_link(self, "nic", "ptf", port)
+        nic_loop(self, "nic", LOOP_PORTS)
 
 
 def log(msg: str) -> None:
@@ -119,7 +127,7 @@ def run_suite(argv: list[str]) -> int:
             nic, host = net.get("nic"), net.get("ptf")
             log(f"Mininet: {nic.name} ({args.target}, pid {nic.proc.pid}, log {switch_log}) "
                 f"ports 0..{NUM_PORTS - 1} <-> {host.name}:p4nic0..p4nic{NUM_PORTS - 1}, "
-                f"P4Runtime {nic.grpc_addr}")
+                f"loopback {nic.loop[0]} <-> {nic.loop[1]}, P4Runtime {nic.grpc_addr}")
             try:
                 with open(os.path.join(args.log_dir, "crypto-engine-mininet.log"), "w") as f:
                     engine = host.popen(runner.crypto_engine_command(f"p4nic{CRYPTO_PORT}"),
