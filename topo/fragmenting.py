@@ -7,12 +7,16 @@
                                    rtr 10.0.0.254/24 on p4nic0, MTU 576 --> nic wire port 0 (sw0)
     nic host stack sw2 -- p4nic2 rcv 10.0.0.1/24 with the NIC's MAC; p4nic start
     nic sw3..sw6 -- rcv p4nic3..p4nic6 (consumer, placement, records, capture)
+    nic sw8 -- sw9: the loopback pair (a link from the NIC to itself)
 
 The sender's datagrams (DF clear) fit its own link; the router's kernel
 fragments them for its 576-byte egress link towards the NIC. The NIC is the
 receiver's NIC: fragments (first fragments of unknown flows and non-first
 ones, which carry no transport header) go to the host-stack port unchanged,
-and the receiver's kernel reassembles them. Its answers leave through the NIC
+and the receiver's kernel reassembles them, unless the NIC is told to
+(``rcv p4nic reasm enable icmp,udp``: the daemon's port map has the loopback
+pair, and the host-side ports have MTU 9000, so whole datagrams reach p4nic2).
+Its answers leave through the NIC
 (host stack -> wire port 0, direction tx); its route back to the sender has
 the same small MTU, so they are fragmented on the way out as well. IPv6 is off
 and ARP entries on the NIC's link are static.
@@ -34,6 +38,7 @@ from p4switch import (  # noqa: E402
     interactive,
     interactive_args,
     nic_link,
+    nic_loop,
 )
 
 SENDER, ROUTER, RECEIVER = "snd", "rtr", "rcv"
@@ -45,7 +50,8 @@ BIG_MTU = 9000
 
 
 class FragmentingTopo(Topo):
-    """snd -- rtr:p4nic0 -> nic wire port 0; nic ports 2..6 -> rcv:p4nic2..p4nic6."""
+    """snd -- rtr:p4nic0 -> nic wire port 0; nic ports 2..6 -> rcv:p4nic2..p4nic6; nic
+    ports 8 <-> 9 (the loopback pair: the NIC can reassemble)."""
 
     def build(self, target: str = "pybm", json_path: str | None = None,
               workdir: str | None = None, log_console: bool = False) -> None:
@@ -57,6 +63,7 @@ class FragmentingTopo(Topo):
         nic_link(self, "nic", ROUTER, 0)
         for port in HOST_SIDE:
             nic_link(self, "nic", RECEIVER, port)
+        nic_loop(self, "nic")
 
 
 def configure(net: Mininet, mtu: int = SMALL_MTU) -> None:
@@ -83,7 +90,11 @@ BANNER = f"""
 Datagrams from snd are fragmented by rtr (MTU {SMALL_MTU} towards the NIC) and reassembled by rcv:
   snd ping -c 3 -M dont -s 2000 {RECEIVER_IP}
   rcv tshark -c 10 -i p4nic2 -f ip -T fields -e ip.id -e ip.flags.mf -e ip.frag_offset -e ip.len &
-  host p4nic counters"""
+  host p4nic counters
+and by the NIC, so that rcv gets whole datagrams:
+  host p4nic reasm enable icmp,udp
+  snd ping -c 3 -M dont -s 2000 {RECEIVER_IP}
+  host p4nic reasm counters"""
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ The sender sends ICMP echo requests of 1200..3000 bytes with random payloads
 and DF clear (a raw socket, IP_PMTUDISC_DONT) over its 9000-byte link; the
 router's kernel fragments them for its 576-byte link to the NIC. The NIC has
 no flow for them (first fragments of unknown flows and non-first fragments go
-to the host-stack port unchanged: no reassembly in the NIC yet), the
+to the host-stack port unchanged: no reassembly policy yet), the
 receiver's kernel reassembles each datagram and answers it, fragmented again
 on its 576-byte route back. Checked:
 
@@ -23,6 +23,12 @@ later): the second test sends UDP datagrams of the same sizes to a UDP echo
 server on the receiver (the NIC's UDP length check used to drop every first
 fragment, whose UDP length counts the whole datagram; checks.p4 now leaves
 fragments alone).
+
+The third test tells the NIC to reassemble (``p4nic reasm enable icmp,udp``
+through the daemon; the topology's loopback pair is in its port map): the
+receiver's host-stack port gets every request whole, no fragment, and the
+answers (still fragmented on the way back) are byte-exact; reasm_events counts
+every fragment accepted and every datagram reassembled, nothing else.
 """
 
 from __future__ import annotations
@@ -238,3 +244,65 @@ def test_fragmented_udp_passes_the_nic_and_is_echoed(frag_net) -> None:
     assert [(r["size"], r["answered"], r["equal"]) for r in results] == [
         (s, True, True) for s in SIZES], results
     assert daemon.json("counters")["drops"] == before
+
+
+def test_the_nic_reassembles_when_told_to(frag_net) -> None:
+    """The same ICMP echoes and UDP datagrams with reassembly enabled in the NIC:
+    whole datagrams at the receiver, answered byte for byte."""
+    net, daemon, workdir = frag_net
+    snd, rcv = net.get("snd"), net.get("rcv")
+    assert daemon.json("status")["ports"]["loop"] == [8, 9]
+    before = {k: v[0] for k, v in daemon.json("reasm", "counters")["events"].items()}
+    drops = daemon.json("counters")["drops"]
+    path = os.path.join(workdir, "reassembled.pcapng")
+    tshark = rcv.popen(["tshark", "-n", "-l", "-P", "-i", "p4nic2", "-f", "ip src host 10.0.1.2",
+                        "-w", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL, text=True)
+    server = None
+    try:
+        enabled = daemon.json("reasm", "enable", "icmp,udp")["policies"]
+        assert sorted(p["protocol"] for p in enabled) == ["icmp", "udp"]
+        deadline = time.monotonic() + WAIT
+        while True:                 # tshark captures: a small ping shows up
+            assert time.monotonic() < deadline and tshark.poll() is None, "tshark captures nothing"
+            snd.cmd("ping -c 1 -W 1 -s 64 10.0.0.1")
+            if select.select([tshark.stdout], [], [], 0.3)[0] and tshark.stdout.readline():
+                break
+        echo = snd.popen([sys.executable, "-c", ECHO, "10.0.0.1", ",".join(map(str, SIZES))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = echo.communicate(timeout=WAIT + 5 * len(SIZES))
+        assert echo.returncode == 0, err
+        server = rcv.popen([sys.executable, "-c", UDP_ECHO_SERVER, str(len(SIZES))],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready", server.stderr.read()
+        client = snd.popen([sys.executable, "-c", UDP_CLIENT, ",".join(map(str, SIZES))],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        udp_out, err = client.communicate(timeout=WAIT + 5 * len(SIZES))
+        assert client.returncode == 0, err
+        time.sleep(1.0)
+    finally:
+        if server is not None and server.poll() is None:
+            server.kill()
+            server.wait()
+        if tshark.poll() is None:
+            os.kill(tshark.pid, signal.SIGINT)
+            tshark.wait(20)
+        daemon.json("reasm", "disable")
+    for results in (json.loads(out), json.loads(udp_out)):
+        assert [(r["size"], r["answered"], r["equal"]) for r in results] == [
+            (s, True, True) for s in SIZES], results
+
+    # the receiver got whole datagrams only: no fragment, one IP packet per request
+    assert ip_frames(path) == []
+    lengths = sorted(int.from_bytes(r.data[16:18], "big") for r in read_pcapng(path)
+                     if r.data[12:14] == b"\x08\x00" and len(r.data) > MTU)
+    assert lengths == sorted(s + 28 for s in SIZES for _ in ("icmp", "udp"))
+
+    after = {k: v[0] for k, v in daemon.json("reasm", "counters")["events"].items()}
+    frags = 2 * sum(math.ceil((s + 8) / FRAG) for s in SIZES)
+    want = {**before, "accepted": before["accepted"] + frags,
+            "reassembled": before["reassembled"] + 2 * len(SIZES)}
+    assert after["passes"] > before["passes"] + frags
+    assert {k: v for k, v in after.items() if k != "passes"} == {
+        k: v for k, v in want.items() if k != "passes"}
+    assert daemon.json("counters")["drops"] == drops
