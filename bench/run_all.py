@@ -11,7 +11,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 SUITES = ["bench_switch", "bench_compiler", "bench_nic", "bench_placement", "bench_merge",
-          "bench_crypto", "bench_ipsec"]
+          "bench_crypto", "bench_ipsec", "bench_reasm"]
 
 
 def main() -> int:
