@@ -161,7 +161,8 @@ def test_daemon_killed_and_restarted_while_traffic_flows(tap_net, nic_build: Bui
         time.sleep(2.0)
         before = tables(daemon)
         installed = daemon.json("status")["installed"]
-        assert installed == {"flow": 3, "esp_flow": 0, "sa": 2, "trigger": 2, "rtp_port": 2}
+        assert installed == {"flow": 3, "esp_flow": 0, "sa": 2, "trigger": 2, "rtp_port": 2,
+                             "reasm_policy": 0}
         assert before["flow_packets"][1] > 0 and before["flow_packets"][9] > 0
 
         os.kill(daemon.proc.pid, signal.SIGKILL)
@@ -177,7 +178,7 @@ def test_daemon_killed_and_restarted_while_traffic_flows(tap_net, nic_build: Bui
         with open(daemon.log) as f:
             log = f.read()
         assert ("adopted from the device: {'flow': 3, 'esp_flow': 0, 'sa': 2, 'trigger': 2, "
-                "'rtp_port': 2, 'mac': 0, 'merge_group': 1}") in log, log
+                "'rtp_port': 2, 'mac': 0, 'reasm_policy': 0, 'merge_group': 1}") in log, log
         assert "configuration entries: {'added': 0, 'adopted': 5, 'modified': 0}" in log, log
         time.sleep(2.0)          # traffic under the new daemon
         sender.send_signal(signal.SIGTERM)
