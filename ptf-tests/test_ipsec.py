@@ -570,3 +570,29 @@ class BareHostStackForAKernel(DecisionTreeTest):
         self.expect_unchanged(HOST_STACK, nokey, "ESP without a key, bare")
         self.next_digest("key_request_t")
         self.no_other_packets()
+
+
+class ExtendedSequenceNumbers(IpsecTest):
+    """RFC 4303 2.2.1 / A2.1: an ESN SA's window top is 64 bits; the NIC infers the
+    high half of each arriving number, the engine authenticates it (scapy's esn_en
+    SA is the peer). Across the 2^32 boundary: before it, after it, a late one from
+    before it again, then a replay."""
+
+    def runTest(self):
+        key = KEYS["aes-gcm-128"]
+        self.drv.add_sa(SecurityAssociation(dst=NIC_IP, spi=self.spi, key=key, salt=SALT,
+                                            key_index=28, esn=True))
+        flags = RXF_KEY_VALID | RXF_DECRYPTED | RXF_ICV_OK | ONE_PASS
+        before = self.events()
+        for hi, lo in ((0, 0xFFFFFFF0), (1, 5), (0, 0xFFFFFFF8)):
+            peer = ScapySA(ESP, spi=self.spi, crypt_algo="AES-GCM", crypt_key=key + SALT,
+                           esn_en=True, esn=hi)
+            inner = plain(lo & 0xFFFF, b"esn %d:%d" % (hi, lo))
+            self.send(WIRE0, wire(peer, inner, lo))
+            self.expect_plain(HOST_STACK, inner, flags, 28)
+        self.wait_events(before, to_engine=3, decrypted=3)
+        replay = ScapySA(ESP, spi=self.spi, crypt_algo="AES-GCM", crypt_key=key + SALT,
+                         esn_en=True, esn=1)
+        self.send(WIRE0, wire(replay, plain(5, b"esn 1:5"), 5))
+        self.wait_events(before, to_engine=3, decrypted=3, replay=1)
+        self.no_other_packets()

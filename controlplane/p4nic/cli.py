@@ -215,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key-index", type=_int)
     p.add_argument("--key", help="key in hex")
     p.add_argument("--salt", help="salt/nonce in hex")
-    p.add_argument("--cipher", choices=["aes-gcm-128", "aes-gcm-256", "chacha20-poly1305"])
+    p.add_argument("--cipher", choices=["aes-gcm-128", "aes-gcm-256", "chacha20-poly1305",
+                                        "aes-cbc-hmac-sha256"])
+    p.add_argument("--esn", action="store_true",
+                   help="64-bit extended sequence numbers (RFC 4303 2.2.1)")
     p.add_argument("--install", action="store_true")
     p = ssub.add_parser("del", help="remove an SA (database and key memory)")
     _common(p, suppress=True)
@@ -343,6 +346,8 @@ def request_for(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         return "esp-flow.del", args
     if c == "sa" and a == "add":
         args = _pick(ns, "dst", "spi", "src", "key_index", "key", "salt", "cipher")
+        if ns.esn:
+            args["esn"] = True
         args["install"] = ns.install
         return "sa.add", args
     if c == "sa":

@@ -12,7 +12,9 @@ context), and anti-replay stays in the pipeline, which advances its window
 only on an OK answer.
 
 DECRYPT (RFC 4303 ESP; RFC 4106 AES-GCM-128/256, RFC 7634 ChaCha20-Poly1305;
-nonce = salt || IV, AAD = SPI || seq, 16-byte ICV, no ESN):
+nonce = salt || IV, AAD = SPI || seq, 16-byte ICV; with extended sequence
+numbers, loaded per key slot, AAD = SPI || seq high || seq low, the high half
+from the command header's seq_hi):
 
 * OK, transport mode: the outer IP header with protocol / next header set to
   the trailer's next header and its lengths (and IPv4 checksum) fixed,
@@ -49,7 +51,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from p4nic import p4names as n
-from p4nic.cryptoframe import CIPHER_NAMES, FRAME_HDR_SIZE, KEY_LOAD_HDR, KEY_SIZES, SALT_SIZE
+from p4nic.cryptoframe import (
+    CIPHER_NAMES,
+    FRAME_HDR_SIZE,
+    KEY_FLAG_ESN,
+    KEY_LOAD_HDR,
+    KEY_SIZES,
+    SALT_SIZE,
+)
 from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
 
 log = logging.getLogger("p4nic.crypto")
@@ -67,14 +76,17 @@ class AesCbcHmacSha256:
         self._aes = algorithms.AES(key[:16])
         self._auth = key[16:]
 
-    def decrypt(self, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
+    def decrypt(self, nonce: bytes, data: bytes | memoryview, aad: bytes,
+                esn_hi: bytes = b"") -> bytes:
+        """``esn_hi``: with extended sequence numbers, the high 32 bits, which the
+        ICV covers after the ciphertext (RFC 4303 2.2.1)."""
         data = bytes(data)
         if len(data) < 8 + 16 + 16 or (len(data) - 8 - 16) % 16:
             raise InvalidTag()                 # not whole AES blocks: cannot be ours
         iv = bytes(nonce[4:]) + data[:8]
         ct, icv = data[8:-16], data[-16:]
         mac = hmac.HMAC(self._auth, hashes.SHA256())
-        mac.update(bytes(aad) + iv + ct)
+        mac.update(bytes(aad) + iv + ct + esn_hi)
         if not compare_digest(mac.finalize()[:16], icv):
             raise InvalidTag()
         dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
@@ -88,6 +100,7 @@ COUNTERS = ("received", "requests", "decrypted", "bad_icv", "no_key", "malformed
             "unsupported", "keys_loaded", "keys_deleted", "ignored", "send_errors")
 
 _B = FRAME_HDR_SIZE                 # the body (datagram / key-load record) starts here
+_SEQ_HI = _B - 4                    # the header's last field: ESN high 32 bits
 _ET_HI = n.ETHERTYPE_P4NIC_CRYPTO >> 8
 _ET_LO = n.ETHERTYPE_P4NIC_CRYPTO & 0xFF
 _TAG = n.P4NIC_MAGIC << 16 | n.PT_CRYPTO << 8 | n.P4NIC_VERSION
@@ -162,9 +175,12 @@ class CryptoEngine(RawPortWorker):
         self.reasons: Counter[str] = Counter()   # why malformed / unsupported / ignored
 
     # ---- key memory ------------------------------------------------------------------------------
-    def load_key(self, key_index: int, cipher: int, key: bytes, salt: bytes) -> None:
+    def load_key(self, key_index: int, cipher: int, key: bytes, salt: bytes,
+                 esn: bool = False) -> None:
         """Put a key into slot ``key_index`` (what KEY_LOAD does); ValueError if it
-        does not suit the cipher. Replaces whatever the slot held."""
+        does not suit the cipher. Replaces whatever the slot held. ``esn``: the
+        SA's ICV covers 64-bit sequence numbers (the high half comes in the
+        command header)."""
         if cipher not in _AEADS:
             raise ValueError(f"cipher code {cipher} is not supported")
         if len(key) != KEY_SIZES[cipher]:
@@ -174,7 +190,7 @@ class CryptoEngine(RawPortWorker):
             raise ValueError(f"salt of {len(salt)} bytes, need {SALT_SIZE}")
         if not 0 <= key_index <= 0xFFFF:
             raise ValueError(f"key index {key_index} out of range")
-        self._keys[key_index] = (_AEADS[cipher](bytes(key)), bytes(salt), cipher)
+        self._keys[key_index] = (_AEADS[cipher](bytes(key)), bytes(salt), cipher, bool(esn))
 
     def delete_key(self, key_index: int) -> bool:
         """Empty a key slot; -> whether it held a key."""
@@ -276,10 +292,20 @@ class CryptoEngine(RawPortWorker):
             raise _Refused(n.CRYPTO_ST_MALFORMED, "ESP too short")
         if frame[esp:esp + 8] != frame[26:34]:
             raise _Refused(n.CRYPTO_ST_MALFORMED, "SPI/seq differ from the command header")
-        aead, salt, _cipher = entry
+        aead, salt, cipher, esn = entry
+        aad = bytes(frame[esp:esp + 8])
         try:
-            pt = aead.decrypt(salt + frame[esp + 8:esp + 16],
-                              memoryview(frame)[esp + 16:end], frame[esp:esp + 8])
+            if not esn:
+                pt = aead.decrypt(salt + frame[esp + 8:esp + 16],
+                                  memoryview(frame)[esp + 16:end], aad)
+            elif cipher == n.CRYPTO_CIPHER_AES_CBC_HMAC_SHA256:
+                pt = aead.decrypt(salt + frame[esp + 8:esp + 16],
+                                  memoryview(frame)[esp + 16:end], aad,
+                                  esn_hi=bytes(frame[_SEQ_HI:_SEQ_HI + 4]))
+            else:   # RFC 4106 5 / RFC 7634 2.1: AAD = SPI || seq high || seq low
+                pt = aead.decrypt(salt + frame[esp + 8:esp + 16],
+                                  memoryview(frame)[esp + 16:end],
+                                  aad[:4] + bytes(frame[_SEQ_HI:_SEQ_HI + 4]) + aad[4:])
         except InvalidTag:
             raise _Refused(n.CRYPTO_ST_BAD_ICV, "bad ICV") from None
         nxt = pt[-1]
@@ -322,7 +348,7 @@ class CryptoEngine(RawPortWorker):
     def _key_load(self, frame: Frame, key_index: int) -> None:
         if len(frame) < _B + KEY_LOAD_HDR.size:
             raise _Refused(n.CRYPTO_ST_MALFORMED, "key-load body cut short")
-        cipher, key_len, salt_len, _pad = KEY_LOAD_HDR.unpack_from(frame, _B)
+        cipher, key_len, salt_len, flags = KEY_LOAD_HDR.unpack_from(frame, _B)
         if cipher not in _AEADS:
             raise _Refused(n.CRYPTO_ST_UNSUPPORTED, f"cipher {cipher}")
         start = _B + KEY_LOAD_HDR.size
@@ -334,7 +360,8 @@ class CryptoEngine(RawPortWorker):
         if salt_len != SALT_SIZE:
             raise _Refused(n.CRYPTO_ST_MALFORMED, f"salt of {salt_len} bytes")
         self.load_key(key_index, cipher, bytes(frame[start:start + key_len]),
-                      bytes(frame[start + key_len:start + key_len + salt_len]))
+                      bytes(frame[start + key_len:start + key_len + salt_len]),
+                      esn=bool(flags & KEY_FLAG_ESN))
 
     # ---- the reader thread -----------------------------------------------------------------------
     def start(self) -> None:

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from p4nic import p4names as n
 from p4nic.model import SecurityAssociation
 
-# magic, type, version, op, status, mode, next_hdr, key_index, passes, flags, spi, seq, context
-CRYPTO_HDR = struct.Struct("!HBBBBBBHBBIII")
+# magic, type, version, op, status, mode, next_hdr, key_index, passes, flags, spi, seq, context,
+# seq_hi
+CRYPTO_HDR = struct.Struct("!HBBBBBBHBBIIII")
 assert CRYPTO_HDR.size == n.CRYPTO_HDR_SIZE
 ETH_HDR_SIZE = 14
 FRAME_HDR_SIZE = ETH_HDR_SIZE + n.CRYPTO_HDR_SIZE       # where the body starts
-KEY_LOAD_HDR = struct.Struct("!BBBB")                    # cipher, key_len, salt_len, pad
+KEY_LOAD_HDR = struct.Struct("!BBBB")                    # cipher, key_len, salt_len, flags
+KEY_FLAG_ESN = 0x01      # the SA uses extended sequence numbers (RFC 4303 2.2.1)
 SALT_SIZE = 4
 
 # Locally administered defaults; the pipeline may use any addresses, the engine swaps them.
@@ -78,22 +80,24 @@ class CryptoHeader:
     spi: int = 0
     seq: int = 0
     context: int = 0
+    seq_hi: int = 0       # ESN: the high 32 bits of the sequence number
 
     def to_bytes(self) -> bytes:
         try:
             return CRYPTO_HDR.pack(n.P4NIC_MAGIC, n.PT_CRYPTO, n.P4NIC_VERSION, self.op,
                                    self.status, self.mode, self.next_hdr, self.key_index,
-                                   self.passes, self.flags, self.spi, self.seq, self.context)
+                                   self.passes, self.flags, self.spi, self.seq, self.context,
+                                   self.seq_hi)
         except struct.error as e:
             raise CryptoFrameError(f"crypto header field out of range: {e}") from None
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview, offset: int = 0) -> CryptoHeader:
-        """Parse the 24 header bytes at ``offset``; CryptoFrameError if they are not one."""
+        """Parse the 28 header bytes at ``offset``; CryptoFrameError if they are not one."""
         if len(data) < offset + CRYPTO_HDR.size:
             raise CryptoFrameError(f"{len(data) - offset} bytes: too short for a crypto header")
         (magic, ptype, version, op, status, mode, nh, key_index, passes, flags, spi, seq,
-         context) = CRYPTO_HDR.unpack_from(data, offset)
+         context, seq_hi) = CRYPTO_HDR.unpack_from(data, offset)
         if magic != n.P4NIC_MAGIC:
             raise CryptoFrameError(f"bad magic 0x{magic:04x} (expected 0x{n.P4NIC_MAGIC:04x})")
         if ptype != n.PT_CRYPTO:
@@ -101,7 +105,7 @@ class CryptoHeader:
         if version != n.P4NIC_VERSION:
             raise CryptoFrameError(f"crypto header version {version}, expected "
                                    f"{n.P4NIC_VERSION}")
-        return cls(op, key_index, status, mode, nh, passes, flags, spi, seq, context)
+        return cls(op, key_index, status, mode, nh, passes, flags, spi, seq, context, seq_hi)
 
     @property
     def ok(self) -> bool:
@@ -213,10 +217,11 @@ def cipher_code(cipher: str | int) -> int:
     return int(cipher)
 
 
-def key_load_body(cipher: str | int, key: bytes, salt: bytes) -> bytes:
+def key_load_body(cipher: str | int, key: bytes, salt: bytes, esn: bool = False) -> bytes:
     """The KEY_LOAD body. Lengths are not checked against the cipher here, so
     tests can build the frames the engine must refuse."""
-    return KEY_LOAD_HDR.pack(cipher_code(cipher), len(key), len(salt), 0) + key + salt
+    return KEY_LOAD_HDR.pack(cipher_code(cipher), len(key), len(salt),
+                             KEY_FLAG_ESN if esn else 0) + key + salt
 
 
 def parse_key_load_body(body: bytes | bytearray | memoryview) -> tuple[int, bytes, bytes]:
@@ -233,11 +238,11 @@ def parse_key_load_body(body: bytes | bytearray | memoryview) -> tuple[int, byte
 
 
 def key_load_frame(key_index: int, cipher: str | int, key: bytes, salt: bytes, *,
-                   context: int = 0, dst_mac: str | bytes = ENGINE_MAC,
+                   esn: bool = False, context: int = 0, dst_mac: str | bytes = ENGINE_MAC,
                    src_mac: str | bytes = NIC_CRYPTO_MAC) -> bytes:
     """KEY_LOAD request: put (cipher, key, salt) into engine key slot ``key_index``."""
     hdr = CryptoHeader(n.CRYPTO_OP_KEY_LOAD, key_index, context=context)
-    return build_crypto_frame(hdr, key_load_body(cipher, key, salt), dst_mac=dst_mac,
+    return build_crypto_frame(hdr, key_load_body(cipher, key, salt, esn), dst_mac=dst_mac,
                               src_mac=src_mac)
 
 
@@ -255,5 +260,5 @@ def sa_key_load_frame(sa: SecurityAssociation, *, context: int = 0,
     if sa.key_index is None or not sa.key:
         raise CryptoFrameError(f"SA spi 0x{sa.spi:x}: no key_index or no key to load")
     salt = sa.salt or bytes(SALT_SIZE)      # AES-CBC + HMAC has no salt: zeros
-    return key_load_frame(sa.key_index, sa.cipher, sa.key, salt, context=context,
+    return key_load_frame(sa.key_index, sa.cipher, sa.key, salt, esn=sa.esn, context=context,
                           dst_mac=dst_mac, src_mac=src_mac)

@@ -192,7 +192,7 @@ class EntryBuilder:
                               {"key_index": sa.key_index, "decrypt": int(bool(sa.decrypt)),
                                "engine_port": (ports.crypto if ports and ports.crypto is not None
                                                else 0) if sa.decrypt else 0,
-                               "sa_generation": sa.generation})
+                               "sa_generation": sa.generation, "esn": int(bool(sa.esn))})
         elif kind == "trigger":
             t: CaptureTrigger = obj
             return self.match(trigger_handle(t), n.CAPTURE,

@@ -295,6 +295,9 @@ class SecurityAssociation:
     decrypt: bool | None = None
     # tags the SA's anti-replay state in the NIC (picked by the driver)
     generation: int = 0
+    # 64-bit extended sequence numbers (RFC 4303 2.2.1): the NIC infers the high
+    # half, the engine's ICV check covers it
+    esn: bool = False
 
     def __post_init__(self) -> None:
         dst = _ip("sa dst", self.dst)

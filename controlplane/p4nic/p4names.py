@@ -208,8 +208,8 @@ def mcast_group_id(deliver_port: int, with_record: bool, ack_port: int | None) -
 
 # lookaside crypto engine (seed 004): command frames on the crypto port, in both directions
 ETHERTYPE_P4NIC_CRYPTO = 0x88B5   # IEEE local experimental ethertype 1
-PT_CRYPTO = 8                     # p4nic_crypto_t, 24 bytes after the Ethernet header
-CRYPTO_HDR_SIZE = 24
+PT_CRYPTO = 8                     # p4nic_crypto_t, 28 bytes after the Ethernet header
+CRYPTO_HDR_SIZE = 28
 CRYPTO_OP_DECRYPT = 1             # body: an IP datagram carrying ESP
 CRYPTO_OP_KEY_LOAD = 2            # body: cipher, key_len, salt_len, pad, key, salt
 CRYPTO_OP_KEY_DELETE = 3          # no body

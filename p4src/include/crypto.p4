@@ -13,7 +13,10 @@
  * Anti-replay (RFC 4303 3.4.3): a 64-sequence-number window per SA in
  * registers, checked (read only) before the datagram goes to the engine and
  * advanced (one read-modify-write) only when the engine reports a good ICV,
- * where it is checked again (two copies may have been in flight).
+ * where it is checked again (two copies may have been in flight). SAs with
+ * extended sequence numbers keep a 64-bit top; the high half of an arriving
+ * number is inferred from it (RFC 4303 A2.1) and sent to the engine, whose
+ * ICV check covers it.
  */
 #ifndef _P4NIC_CRYPTO_P4_
 #define _P4NIC_CRYPTO_P4_
@@ -31,21 +34,43 @@ control IpsecDecrypt(inout headers_t hdr,
                      inout standard_metadata_t sm) {
 
     counter(NUM_IPSEC_EVENTS, CounterType.packets_and_bytes) ipsec_events;
-    // SA generation (7 bits) ++ 24w0 ++ valid ++ highest sequence number seen
-    register<bit<64>>(MAX_SAS) replay_top;
+    // SA generation (7) ++ 24w0 ++ valid ++ 32w0 ++ highest sequence number seen
+    // (64 bits: the high half is 0 unless the SA uses extended sequence numbers)
+    register<bit<128>>(MAX_SAS) replay_top;
     // bit i: sequence number (highest - i) arrived and decrypted
     register<bit<64>>(MAX_SAS) replay_bits;
 
     bit<32> sa = 0;
 
+    // RFC 4303 A2.1: the high 32 bits of an ESN sequence number, inferred from
+    // the window's top (Th, Tl) and the low 32 bits carried (Seql). ok = 0: the
+    // number would be below the first one (too old).
+    action infer_seq_hi(in bit<64> top, in bit<32> seql, out bit<32> seqh, out bit<1> ok) {
+        bit<32> th = top[63:32];
+        bit<32> tl = top[31:0];
+        ok = 1;
+        seqh = th;
+        if (tl >= REPLAY_WINDOW - 1) {
+            if (seql < tl - (REPLAY_WINDOW - 1)) {
+                seqh = th + 1;             // the window's top wrapped the low half
+            }
+        } else if (seql >= tl - (REPLAY_WINDOW - 1)) {
+            // the window spans a wrap of the low half: Seql belongs below it
+            if (th == 0) {
+                ok = 0;
+            }
+            seqh = th - 1;
+        }
+    }
+
     // RFC 4303 3.4.3 receive check: 0 = fresh, 1 = replay, 2 = too old
-    action classify(in bit<64> top, in bit<64> bits, in bit<32> seq, out bit<8> verdict) {
+    action classify(in bit<128> top, in bit<64> bits, in bit<64> seq, out bit<8> verdict) {
         verdict = 0;
-        if (top[32:32] == 1 && top[63:57] == meta.sa_gen[6:0]) {
-            bit<32> highest = top[31:0];
+        if (top[96:96] == 1 && top[127:121] == meta.sa_gen[6:0]) {
+            bit<64> highest = top[63:0];
             if (seq <= highest) {
-                bit<32> behind = highest - seq;
-                if (behind >= REPLAY_WINDOW) {
+                bit<64> behind = highest - seq;
+                if (behind >= (bit<64>)REPLAY_WINDOW) {
                     verdict = 2;
                 } else if (((bits >> (bit<8>)behind) & 1) == 1) {
                     verdict = 1;
@@ -86,12 +111,13 @@ control IpsecDecrypt(inout headers_t hdr,
             }
             sa = (bit<32>)hdr.crypto.key_index & (MAX_SAS - 1);
             meta.sa_gen = 9w0 ++ hdr.crypto.flags[7:1];
-            bit<64> top;
+            bit<128> top;
             bit<64> bits;
             replay_top.read(top, sa);
             replay_bits.read(bits, sa);
+            bit<64> seq = hdr.crypto.seq_hi ++ hdr.crypto.seq;   // as the request inferred
             bit<8> verdict;
-            classify(top, bits, hdr.crypto.seq, verdict);
+            classify(top, bits, seq, verdict);
             if (verdict == 1) {
                 ipsec_events.count(IE_REPLAY);
                 return;
@@ -101,20 +127,19 @@ control IpsecDecrypt(inout headers_t hdr,
                 return;
             }
             // advance the window: the ICV is good and the number is fresh
-            bit<32> seq = hdr.crypto.seq;
-            if (top[32:32] == 0 || top[63:57] != meta.sa_gen[6:0]) {
-                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ seq;
+            if (top[96:96] == 0 || top[127:121] != meta.sa_gen[6:0]) {
+                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ 32w0 ++ seq;
                 bits = 1;
-            } else if (seq > top[31:0]) {
-                bit<32> ahead = seq - top[31:0];
-                if (ahead >= REPLAY_WINDOW) {
+            } else if (seq > top[63:0]) {
+                bit<64> ahead = seq - top[63:0];
+                if (ahead >= (bit<64>)REPLAY_WINDOW) {
                     bits = 1;
                 } else {
                     bits = (bits << (bit<8>)ahead) | 1;
                 }
-                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ seq;
+                top = meta.sa_gen[6:0] ++ 24w0 ++ 1w1 ++ 32w0 ++ seq;
             } else {
-                bits = bits | ((bit<64>)1 << (bit<8>)(top[31:0] - seq));
+                bits = bits | ((bit<64>)1 << (bit<8>)(top[63:0] - seq));
             }
             replay_top.write(sa, top);
             replay_bits.write(sa, bits);
@@ -174,12 +199,20 @@ control IpsecDecrypt(inout headers_t hdr,
             return;
         }
         sa = (bit<32>)meta.key_index & (MAX_SAS - 1);
-        bit<64> top_now;
+        bit<128> top_now;
         bit<64> bits_now;
         replay_top.read(top_now, sa);
         replay_bits.read(bits_now, sa);
+        bit<32> seq_hi = 0;
+        bit<1> seq_ok = 1;
+        if (meta.esn == 1 && top_now[96:96] == 1 && top_now[127:121] == meta.sa_gen[6:0]) {
+            infer_seq_hi(top_now[63:0], hdr.esp.seq_no, seq_hi, seq_ok);
+        }
         bit<8> first_verdict;
-        classify(top_now, bits_now, hdr.esp.seq_no, first_verdict);
+        classify(top_now, bits_now, seq_hi ++ hdr.esp.seq_no, first_verdict);
+        if (seq_ok == 0) {
+            first_verdict = 2;
+        }
         if (first_verdict == 1) {
             ipsec_events.count(IE_REPLAY);
             return;
@@ -202,6 +235,7 @@ control IpsecDecrypt(inout headers_t hdr,
         hdr.crypto.spi = hdr.esp.spi;
         hdr.crypto.seq = hdr.esp.seq_no;
         hdr.crypto.context = meta.flow_id[13:0] ++ meta.in_port ++ meta.deliver_port;
+        hdr.crypto.seq_hi = seq_hi;   // the engine authenticates it (ESN SAs)
         // the engine takes the datagram right after the command header
         hdr.vlan[0].setInvalid();
         hdr.vlan[1].setInvalid();

@@ -228,6 +228,7 @@ header p4nic_crypto_t {
     bit<32>  spi;
     bit<32>  seq;
     bit<32>  context;      // flow id (14) ++ wire port (9) ++ deliver port (9)
+    bit<32>  seq_hi;       // extended sequence numbers: the high 32 bits (RFC 4303 A2)
 }
 
 // Between passes of a reassembly (reassembly.p4), after the Ethernet header
@@ -402,6 +403,7 @@ struct metadata_t {
     bit<16>   exp_missing;
     // lookaside crypto engine (crypto.p4)
     bit<1>    decrypt;         // the SA's datagrams go to the engine
+    bit<1>    esn;             // the SA uses 64-bit extended sequence numbers
     bit<16>   sa_gen;          // generation of the SA entry (tags anti-replay state)
     @field_list(2)
     bit<1>    decrypted;       // a datagram the engine returned decrypted (ICV good)

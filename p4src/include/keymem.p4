@@ -20,9 +20,11 @@ control KeyMemory(inout headers_t hdr,
 
     // decrypt: the SA's datagrams go to the crypto engine at engine_port
     // (crypto.p4); sa_generation tags its anti-replay state (changes each time
-    // the driver installs the key index anew, never 0).
+    // the driver installs the key index anew, never 0); esn: the SA uses 64-bit
+    // extended sequence numbers (RFC 4303 2.2.1).
     action set_key(bit<16> key_index, bit<1> decrypt, port_t engine_port,
-                   bit<16> sa_generation) {
+                   bit<16> sa_generation, bit<1> esn) {
+        meta.esn = esn;
         meta.key_valid = 1;
         meta.key_index = key_index;
         meta.decrypt = decrypt;

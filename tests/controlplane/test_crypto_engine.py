@@ -6,6 +6,7 @@ namespace of their own."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -525,3 +526,33 @@ def test_aes_cbc_hmac_sha256_against_scapy(tunnel: bool) -> None:
     bad[-1] ^= 1
     head, body = parse_crypto_frame(eng.handle(decrypt_request_frame(bytes(bad), 5)))
     assert head.status == n.CRYPTO_ST_BAD_ICV and body == bytes(bad)
+
+
+@pytest.mark.parametrize("cipher", ["aes-gcm-128", "chacha20-poly1305", "aes-cbc-hmac-sha256"])
+def test_extended_sequence_numbers_as_scapy(cipher: str) -> None:
+    """ESN (RFC 4303 2.2.1): a key slot loaded with the ESN flag authenticates the
+    high 32 bits from the command header; scapy's esn_en SA is the peer. The same
+    datagram with another high half fails the ICV check."""
+    engine = CryptoEngine(None)
+    rng = random.Random(cipher)
+    if cipher == "aes-cbc-hmac-sha256":
+        enc, auth = rng.randbytes(16), rng.randbytes(32)
+        key, salt = enc + auth, bytes(4)
+        sa = ScapySA(ESP, spi=0x77, crypt_algo="AES-CBC", crypt_key=enc,
+                     auth_algo="SHA2-256-128", auth_key=auth, esn_en=True, esn=3)
+    else:
+        code, algo, klen = CIPHERS[cipher]
+        key, salt = rng.randbytes(klen), rng.randbytes(4)
+        sa = ScapySA(ESP, spi=0x77, crypt_algo=algo, crypt_key=key + salt, esn_en=True, esn=3)
+    header, _ = ask(engine, key_load_frame(9, cipher, key, salt, esn=True))
+    assert header.ok
+    inner = IP(src="10.0.0.2", dst="10.0.0.1") / UDP(sport=1, dport=2) / Raw(b"esn" * 20)
+    esp = bytes(sa.encrypt(inner, seq_num=5))
+    good = decrypt_request_frame(esp, 9)
+    hdr = CryptoHeader.from_bytes(good, 14)
+    with_hi = (dataclasses.replace(hdr, seq_hi=3).to_bytes())
+    header, body = ask(engine, good[:14] + with_hi + good[14 + len(with_hi):])
+    assert header.ok, header
+    assert body == bytes(IP(bytes(inner)))
+    header, _ = ask(engine, good)          # seq_hi 0: not what was authenticated
+    assert header.status == n.CRYPTO_ST_BAD_ICV
