@@ -96,19 +96,10 @@ def reasm_key(src: str, dst: str, proto: int, ident: int, *, decrypted: bool = F
             | ((proto & 0xFF) << 102) | ((ident & 0xFFFFFFFF) << 70) | addr)
 
 
-def crc16(data: bytes) -> int:
-    """BMv2's crc16 (CRC-16/ARC: polynomial 0x8005 reflected, init 0)."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
 def reasm_slot(key: int) -> int:
-    """The slot a key hashes to: crc16 of the key's 16 bytes, modulo the slots."""
-    return crc16(key.to_bytes(16, "big")) % n.REASM_SLOTS
+    """The slot a key hashes to: the top 6 bits of the CRC-32 of the key's 16 bytes
+    (64 consecutive identifications of one sender spread over (nearly) all slots)."""
+    return zlib.crc32(key.to_bytes(16, "big")) >> 26
 
 
 # ---- policy entries -----------------------------------------------------------------

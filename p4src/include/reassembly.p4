@@ -424,13 +424,16 @@ control FragmentReassembly(inout headers_t hdr,
         } else {
             bit<32> src_tag;
             bit<32> dst_tag;
-            hash(src_tag, HashAlgorithm.crc32, 32w0, { hdr.ipv6.src_addr }, 32w0xffffffff);
-            hash(dst_tag, HashAlgorithm.crc32, 32w0, { hdr.ipv6.dst_addr }, 32w0xffffffff);
+            hash(src_tag, HashAlgorithm.crc32, 32w0, { hdr.ipv6.src_addr }, 64w0x100000000);
+            hash(dst_tag, HashAlgorithm.crc32, 32w0, { hdr.ipv6.dst_addr }, 64w0x100000000);
             key = 1w1 ++ meta.decrypted ++ meta.key_index ++ meta.ip_proto ++ id ++ 6w0
                   ++ src_tag ++ dst_tag;
         }
-        bit<16> slot16;
-        hash(slot16, HashAlgorithm.crc16, 16w0, { key }, REASM_SLOTS);
+        // the slot: the top 6 bits of the key's CRC-32 (its low bits, or a
+        // CRC-16, give consecutive identifications only 8 to 32 of the 64 slots)
+        bit<32> key_crc;
+        hash(key_crc, HashAlgorithm.crc32, 32w0, { key }, 64w0x100000000);
+        bit<16> slot16 = (bit<16>)key_crc[31:26];
         bit<32> slot = (bit<32>)slot16;
 
         bit<128> held;

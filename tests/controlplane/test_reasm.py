@@ -23,7 +23,6 @@ from p4nic.reasm import (
     DEFAULT_TIMEOUT_MS,
     MAX_TIMEOUT_MS,
     ReassemblyPolicy,
-    crc16,
     datagram_passes,
     disable_reassembly,
     enable_reassembly,
@@ -140,25 +139,21 @@ def test_reasm_key_layout() -> None:
         reasm_key(A, "fe80::2", 17, 1)
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00", b"123456789", bytes(range(256)),
-                                  reasm_key(A, B, 17, 7).to_bytes(16, "big")])
-def test_crc16_is_bmv2s(data: bytes) -> None:
-    assert crc16(data) == hashes.crc16(data)
-
-
-def test_crc16_check_value() -> None:
-    assert crc16(b"123456789") == 0xBB3D          # CRC-16/ARC
-
-
-def test_reasm_slot() -> None:
+def test_reasm_slot_is_the_top_of_bmv2s_crc32() -> None:
     slots = set()
     for ident in range(0, 4096, 7):
         key = reasm_key(A, B, 17, ident)
         s = reasm_slot(key)
-        assert s == hashes.crc16(key.to_bytes(16, "big")) % n.REASM_SLOTS
+        assert s == hashes.crc32(key.to_bytes(16, "big")) >> 26
         slots.add(s)
-    # (crc16 is linear: identifications within one 512-block reach only 16 slots)
     assert slots == set(range(n.REASM_SLOTS))
+
+
+def test_consecutive_identifications_spread_over_the_slots() -> None:
+    """One sender's next 64 datagrams: (nearly) every one in a slot of its own."""
+    for base in (0, 1000, 5000):
+        slots = {reasm_slot(reasm_key(A, B, 17, i)) for i in range(base, base + 64)}
+        assert len(slots) >= 56, (base, len(slots))
 
 
 @pytest.mark.parametrize("text, proto", [("udp", 17), ("UDP ", 17), ("icmp", 1), ("tcp", 6),
