@@ -6,7 +6,7 @@
     snd 10.0.1.2/24 --(MTU 9000)-- rtr 10.0.1.1/24, ip_forward
                                    rtr 10.0.0.254/24 on p4nic0, MTU 576 --> nic wire port 0 (sw0)
     nic host stack sw2 -- p4nic2 rcv 10.0.0.1/24 with the NIC's MAC; p4nic start
-    nic sw3..sw6 -- rcv p4nic3..p4nic6 (consumer, placement, records, capture)
+    nic sw3..sw7 -- rcv p4nic3..p4nic7 (consumer, placement, records, capture, crypto engine)
     nic sw8 -- sw9: the loopback pair (a link from the NIC to itself)
 
 The sender's datagrams (DF clear) fit its own link; the router's kernel
@@ -44,7 +44,7 @@ from p4switch import (  # noqa: E402
 SENDER, ROUTER, RECEIVER = "snd", "rtr", "rcv"
 SENDER_IP, ROUTER_IN_IP, ROUTER_OUT_IP, RECEIVER_IP = "10.0.1.2", "10.0.1.1", "10.0.0.254", \
     "10.0.0.1"
-HOST_SIDE = (2, 3, 4, 5, 6)
+HOST_SIDE = (2, 3, 4, 5, 6, 7)   # 7: the crypto engine, in rcv (p4nic start --crypto-iface)
 SMALL_MTU = 576
 BIG_MTU = 9000
 

@@ -124,6 +124,8 @@ def _ports_flags(p: argparse.ArgumentParser) -> None:
         g.add_argument(f"--{name}", type=_int)
     g.add_argument("--loop-ports", type=loop_ports, metavar="OUT,IN",
                    help="the loopback pair (reassembly): two ends of one veth, both switch ports")
+    g.add_argument("--bare-ports", type=_port_list, metavar="PORT[,PORT]",
+                   help="delivery ports whose receiver is a kernel stack: no rx descriptor")
 
 
 def _flow_handling_flags(p: argparse.ArgumentParser, required: bool) -> None:
@@ -312,7 +314,7 @@ def _port_map(ns: argparse.Namespace, base: PortMap | None = None) -> PortMap:
     for flag, key in (("wire", "wire"), ("host_stack", "host_stack"), ("consumer", "consumer"),
                       ("placement", "placement"), ("records", "records"),
                       ("capture_port", "capture"), ("cpu_port", "cpu"),
-                      ("crypto_port", "crypto"), ("loop_ports", "loop")):
+                      ("crypto_port", "crypto"), ("loop_ports", "loop"), ("bare_ports", "bare")):
         if getattr(ns, flag, None) is not None:
             d[key] = getattr(ns, flag)
     return PortMap.from_dict(d)
@@ -422,6 +424,8 @@ def _print_result(ns: argparse.Namespace, op: str, result: Any) -> None:
             print(f"{name:<18} {pk:>9} {by:>10}")
         for f in result["flows"]:
             print(f"flow {f['flow_id']:<13} {f['packets']:>9} {f['bytes']:>10}")
+        for name, (pk, by) in result.get("ipsec", {}).items():
+            print(f"ipsec {name:<12} {pk:>9} {by:>10}")
     elif op.startswith("reasm."):
         print_reasm(op, result)
     elif op == "clock":

@@ -244,6 +244,7 @@ class NicService:
     # ---- counters, clock, replay ---------------------------------------------------------------------
     def counters(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"drops": self.driver.drop_counters(),
+                "ipsec": self.driver.ipsec_counters(),
                 "flows": [{k: r[k] for k in ("kind", "flow_id", "packets", "bytes")}
                           for r in self.driver.list_flows(counters=True)]}
 
