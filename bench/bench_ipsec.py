@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
-from benchutil import proc_cpu  # noqa: E402
+from benchutil import proc_cpu, veth_bench_build  # noqa: E402
 from p4nic.driver import NicDriver, PortMap, SecurityAssociation  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
 from scapy.all import IP, UDP, Ether, Raw, raw  # noqa: E402
@@ -102,14 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="decryption through the NIC")
     ap.add_argument("--datagrams", type=int, default=2000)
     args = ap.parse_args(argv)
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        print("ipsec bench: skipped (needs root and iproute2 for veths)")
-        return 0
-    json_path, p4info = ROOT / "out" / "p4nic.json", ROOT / "out" / "p4nic.p4info.txtpb"
-    if not json_path.exists():
-        print("ipsec bench: run `make build` first")
-        return 1
-    r = run(args.datagrams, str(json_path), str(p4info))
+    build = veth_bench_build("ipsec")
+    if isinstance(build, int):
+        return build
+    json_path, p4info = build
+    r = run(args.datagrams, json_path, p4info)
     print(f"decryption through the NIC (pybm-switch + crypto engine, AES-GCM-128, 512-byte "
           f"payloads, {args.datagrams} datagrams, 64 in flight)")
     print(f"  {r['per_s']:8.0f} decrypted datagrams/s delivered ({r['delivered']})")

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
-from benchutil import proc_cpu  # noqa: E402
+from benchutil import proc_cpu, veth_bench_build  # noqa: E402
 from p4nic.driver import NicDriver, PortMap  # noqa: E402
 from p4nic.hostmem import BufferRing, HostMemory  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
@@ -191,16 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="merge offload vs software merge")
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args(argv)
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        print("merge bench: skipped (needs root and iproute2 for veths)")
-        return 0
-    json_path, p4info = ROOT / "out" / "p4nic.json", ROOT / "out" / "p4nic.p4info.txtpb"
-    if not json_path.exists():
-        print("merge bench: run `make build` first")
-        return 1
+    build = veth_bench_build("merge")
+    if isinstance(build, int):
+        return build
+    json_path, p4info = build
     print(f"redundant-stream merge: 2 streams, {args.frames} frames x {SLICES} x {SIZE} bytes, "
           f"{LOSS:.0%} loss per path, {RATE:.0f} packets/s per stream offered")
-    nic = bench_nic(args.frames, str(json_path), str(p4info))
+    nic = bench_nic(args.frames, json_path, p4info)
     soft = bench_software(args.frames)
     print(f"  NIC path (pybm-switch)   {nic['fps']:8.1f} frames/s  {nic['pps']:8.0f} packets/s  "
           f"({nic['ok']}/{nic['frames']} frames whole, {nic['packets']} packets)")

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "controlplane"))
 
-from benchutil import proc_cpu  # noqa: E402
+from benchutil import proc_cpu, veth_bench_build  # noqa: E402
 from p4nic.driver import NicDriver, PortMap, SecurityAssociation  # noqa: E402
 from p4nic.lab import NicLab  # noqa: E402
 from p4nic.reasm import (  # noqa: E402
@@ -130,7 +130,8 @@ def run(count: int, esp: bool, json_path: str, p4info: str) -> dict[str, float]:
         sw = proc_cpu(lab.switch.pid) - sw0
         en = (proc_cpu(engine.pid) - en0) if engine else 0.0
         ev = {k: v[0] for k, v in reassembly_counters(drv).items()}
-        return {"delivered": got, "fragments_passed_on": other, "per_s": got / wall if wall > 0 else 0.0,
+        return {"delivered": got, "fragments_passed_on": other,
+                "per_s": got / wall if wall > 0 else 0.0,
                 "switch_us": sw / max(got, 1) * 1e6, "engine_us": en / max(got, 1) * 1e6,
                 "passes": passes, "slot_busy": ev["slot_busy"], "reassembled": ev["reassembled"]}
     finally:
@@ -144,15 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="fragment reassembly through the NIC")
     ap.add_argument("--datagrams", type=int, default=300)
     args = ap.parse_args(argv)
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        print("reassembly bench: skipped (needs root and iproute2 for veths)")
-        return 0
-    json_path, p4info = ROOT / "out" / "p4nic.json", ROOT / "out" / "p4nic.p4info.txtpb"
-    if not json_path.exists():
-        print("reassembly bench: run `make build` first")
-        return 1
+    build = veth_bench_build("reassembly")
+    if isinstance(build, int):
+        return build
+    json_path, p4info = build
     for esp in (False, True):
-        r = run(args.datagrams, esp, str(json_path), str(p4info))
+        r = run(args.datagrams, esp, json_path, p4info)
         what = "ESP (AES-GCM-128) reassembled, then decrypted" if esp else "UDP reassembled"
         print(f"fragment reassembly through the NIC (pybm-switch, {what}; 2980-byte datagrams "
               f"in 3 fragments, {args.datagrams} datagrams, {IN_FLIGHT} in flight)")

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import TARGET, Build, need_mininet
+from .test_fragmenting import UDP_ECHO_SERVER
 
 SIZES = (1200, 1472, 2000, 2500, 3000)    # UDP payload bytes
 MTU = 576
@@ -39,16 +40,6 @@ FRAG = (MTU - 20) // 8 * 8                # fragment payload: 552 bytes
 WAIT = 30.0
 SPI = 0x3001
 KEY, SALT = bytes(range(0x40, 0x50)), bytes.fromhex("c0ffee01")
-
-UDP_ECHO_SERVER = r"""
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.0.0.1", 7007))
-print("ready", flush=True)
-for _ in range(int(sys.argv[1])):
-    data, peer = s.recvfrom(65535)
-    s.sendto(data, peer)
-"""
 
 # scapy encrypts; the kernel sends the ESP payload behind its own IP header
 ESP_SENDER = r"""
