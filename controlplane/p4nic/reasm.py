@@ -148,9 +148,8 @@ def _next_epoch(drv: NicDriver) -> int:
 
 
 def _install(drv: NicDriver, pol: ReassemblyPolicy) -> Handle:
+    """Insert the policy's entry, or modify it in place (no moment without policy)."""
     h = pol.handle()
-    if any(h == old for old, _ in drv.entries("reasm_policy")):
-        drv._remove(h)
     loop = drv._ports().loop
     if loop is None:
         raise NicConfigError("fragment reassembly needs the loopback port pair (PortMap.loop, "
@@ -160,6 +159,11 @@ def _install(drv: NicDriver, pol: ReassemblyPolicy) -> Handle:
                                {"timeout": int(pol.timeout_ms * 1000),
                                 "policy_epoch": pol.epoch, "loop": loop[0]},
                                priority=h.priority)
+    with drv._lock:
+        if any(h == old for old, _ in drv.entries("reasm_policy")):
+            drv.client.modify(ent, f"modify reasm_policy {h.key}")
+            drv._entries[h] = pol
+            return h
     return drv._insert(h, ent, pol)
 
 
