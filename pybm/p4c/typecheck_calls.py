@@ -10,6 +10,7 @@ Annotations left on Call nodes:
 from __future__ import annotations
 
 from . import ast
+from .ast_text import expr_text
 from .errors import CompileError, SourceLoc
 from .scope import Scope
 from .types import (
@@ -182,7 +183,7 @@ class CallChecker:
                     if e.args:
                         raise CompileError(e.loc, "table apply takes no arguments")
                     if scope.enclosing("action", "function") is not None:
-                        raise CompileError(e.loc, "tables cannot be applied inside actions or functions")
+                        raise CompileError(e.loc, f"{expr_text(e)}: apply cannot be called from actions")
                     e.kind = "table_apply"
                     e.target = ot.decl
                     e.bound = []
@@ -290,7 +291,7 @@ class CallChecker:
         if not is_parser and scope.enclosing("parser") is not None:
             raise CompileError(e.loc, "controls cannot be applied from parsers")
         if scope.enclosing("action", "function") is not None:
-            raise CompileError(e.loc, "cannot apply a parser or control inside an action or function")
+            raise CompileError(e.loc, f"{expr_text(e)}: apply cannot be called from actions")
         if direct and getattr(decl, "ctor_params", None):
             raise CompileError(e.loc, f"'{decl.name}' has constructor parameters; instantiate it")
         e.kind = "apply"

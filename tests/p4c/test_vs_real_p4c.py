@@ -4,6 +4,8 @@
   P4Info equals the one p4c-bm2-ss writes (ids, names, order, every field).
 - Warnings: pybm-p4c gives the same unused and invalid-header warnings, in the
   same words and order, with the same source line and carets.
+- Refusals: the error programs marked "p4c refuses it the same way" (line 2) are
+  refused by p4c-bm2-ss with the same message at the same line and column.
 - Real BMv2: pybm-p4c's JSON of every program of tests/p4programs passes the
   program's STF test on the real simple_switch (`real-stf`).
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +93,29 @@ def test_warnings_equal_real_p4c(prog: Path, inc: Path, tmp_path: Path):
                            str(tmp_path / "p.json"), str(rel)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert ours.returncode == 0, ours.stderr
     assert _warnings(ours.stderr) == _warnings(real.stderr)
+
+
+SAME_REFUSALS = [p for p in sorted((CORPUS / "errors").glob("*.p4"))
+                 if p.read_text().split("\n")[1].startswith("// p4c refuses it the same way")]
+_EXPECT = re.compile(r"^//\s*expect:\s*(\d+):(\d+):\s*error:\s*(.+?)\s*$")
+
+
+@pytest.mark.parametrize("prog", SAME_REFUSALS, ids=[p.stem for p in SAME_REFUSALS])
+def test_refusal_equals_real_p4c(prog: Path, tmp_path: Path):
+    if REAL_P4C is None:
+        pytest.skip("p4c-bm2-ss is not on PATH (source /opt/p4/ENV.sh where the referee is installed)")
+    m = _EXPECT.match(prog.read_text().split("\n", 1)[0])
+    assert m, prog.name
+    line, col, msg = int(m.group(1)), int(m.group(2)), m.group(3)
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    real = subprocess.run([REAL_P4C, "--arch", "v1model", "-I", str(CORPUS), "-o", str(tmp_path / "r.json"),
+                           str(prog)], capture_output=True, text=True, timeout=300, env=env)
+    assert real.returncode != 0
+    lines = real.stderr.splitlines()
+    first = next(i for i, ln in enumerate(lines) if "error:" in ln)
+    assert lines[first].startswith(f"{prog}({line}): [--Werror="), lines[first]
+    assert lines[first].endswith(f"error: {msg}"), lines[first]
+    assert lines[first + 2].index("^") == col - 1, "\n".join(lines[first:first + 3])
 
 
 CORPUS_PROGRAMS = sorted(CORPUS.glob("*.p4"))
