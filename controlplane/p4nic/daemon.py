@@ -78,6 +78,9 @@ class NicDaemon:
                 # a restart: the device keeps forwarding with what an earlier daemon
                 # wrote; track it, and adopt (not insert) configuration entries it has
                 log.info("adopted from the device: %s", adopt_device(drv))
+            read = drv.sa_database.persist_to(os.path.join(cfg.state_dir, "sadb.json"))
+            if read:
+                log.info("SA database: %d SAs of an earlier daemon read back", read)
             log.info("configuration entries: %s", install_config(drv, cfg))
             policies = drv.entries("reasm_policy")
             if policies:

@@ -243,6 +243,19 @@ def install_config(drv: NicDriver, cfg: StartConfig) -> dict[str, int]:
             else:
                 drv.add_sa(sa)
                 outcome["added"] += 1
+    # SAs an earlier daemon installed at run time (not in the configuration): their
+    # keys come from the database it left in the state directory
+    configured = {sa.key_tuple() for sa, _ in cfg.sas}
+    for h, adopted in drv.entries("sa"):
+        known = drv.sa_database.get(*h.key)
+        if (h.key in configured or known is None or not known.key or not adopted.decrypt
+                or drv.ports is None or drv.ports.crypto is None):
+            continue
+        full = dataclasses.replace(known, key_index=adopted.key_index, decrypt=True,
+                                   generation=adopted.generation)
+        drv.key_loader.load(full, drv.ports.crypto)
+        drv._entries[h] = full
+        outcome["adopted"] += 1
     for f in [*cfg.flows, *cfg.esp_flows]:
         outcome[ensure_flow(drv, f)] += 1
     for t in cfg.triggers:

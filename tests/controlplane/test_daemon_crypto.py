@@ -1,7 +1,9 @@
 """`p4nic start` with the crypto engine on a real pybm-switch (8 ports, the engine on
 7): an SA of the configuration decrypts; the daemon is killed (SIGKILL) and its
 engine child goes with it; a restart with --no-load adopts the SA and loads its key
-into the new engine, so the next datagram is decrypted again."""
+into the new engine, so the next datagram is decrypted again. SAs added at run
+time (installed, or only in the SA database) survive a restart too: the daemon
+keeps its database in its state directory."""
 
 from __future__ import annotations
 
@@ -64,9 +66,9 @@ def start(lab: NicLab, build: Build, state: str, cfg: str, log: str, *extra: str
             time.sleep(0.1)
 
 
-def decrypted_after(lab: NicLab, seq: int) -> bytes:
+def decrypted_after(lab: NicLab, seq: int, spi: int = 0x2001) -> bytes:
     """Send ESP seq ``seq`` into wire port 0; the frame the host-stack port delivers."""
-    peer = ScapySA(ESP, spi=0x2001, crypt_algo="AES-GCM",
+    peer = ScapySA(ESP, spi=spi, crypt_algo="AES-GCM",
                    crypt_key=bytes.fromhex(KEY) + bytes.fromhex(SALT))
     inner = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2) / Raw(b"seq %d" % seq)
     rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -125,6 +127,48 @@ def test_restart_reloads_the_keys_of_adopted_sas(lab8: NicLab, nic_build: Build,
         second = start(lab8, nic_build, state, cfg, str(tmp_path / "daemon2.log"), "--no-load")
         meta, rest = parse_rx_meta(decrypted_after(lab8, 2))
         assert meta.flags & 0x60 == 0x60 and meta.key_index == 7 and b"seq 2" in rest
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+def test_restart_keeps_the_sas_added_at_run_time(lab8: NicLab, nic_build: Build,
+                                                  tmp_path) -> None:
+    state = str(tmp_path / "state")
+    cfg = str(tmp_path / "nic.json")
+    with open(cfg, "w") as f:
+        json.dump({"grpc_addr": lab8.grpc_addr, "p4info": nic_build.p4info,
+                   "json": nic_build.json, "nic_macs": [NIC_MAC], "state_dir": state,
+                   "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
+                             "records": 5, "capture": 6, "crypto": 7},
+                   "crypto_iface": lab8.outside(7)}, f)
+    first = start(lab8, nic_build, state, cfg, str(tmp_path / "daemon1.log"))
+    second = None
+    try:
+        for spi, install in ((0x2002, ["--install"]), (0x2003, [])):
+            subprocess.run([P4NIC, "--state-dir", state, "sa", "add", "--dst", "10.0.0.2",
+                            "--spi", hex(spi), "--key", KEY, "--salt", SALT, *install],
+                           check=True, capture_output=True, text=True)
+        meta, rest = parse_rx_meta(decrypted_after(lab8, 1, 0x2002))
+        assert meta.flags & 0x60 == 0x60 and b"seq 1" in rest
+        assert oct(os.stat(os.path.join(state, "sadb.json")).st_mode & 0o777) == "0o600"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        second = start(lab8, nic_build, state, cfg, str(tmp_path / "daemon2.log"), "--no-load")
+        # installed at run time: adopted, its key loaded into the new engine
+        meta, rest = parse_rx_meta(decrypted_after(lab8, 2, 0x2002))
+        assert meta.flags & 0x60 == 0x60 and b"seq 2" in rest
+        # only in the database: the key request is answered from it
+        meta, _ = parse_rx_meta(decrypted_after(lab8, 1, 0x2003))
+        assert meta.flags & 0x04, "the first datagram misses key memory (no key)"
+        deadline = time.monotonic() + 10
+        while True:
+            meta, rest = parse_rx_meta(decrypted_after(lab8, 2, 0x2003))
+            if meta.flags & 0x60 == 0x60 or time.monotonic() > deadline:
+                break
+        assert meta.flags & 0x60 == 0x60 and b"seq 2" in rest
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
