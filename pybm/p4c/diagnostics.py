@@ -11,7 +11,11 @@
 - invalid-header: a field of a header that is invalid on every path
   ("an invalid header") or on some path ("a potentially invalid header"),
   after setInvalid() in the same control's flow, following directly called
-  actions (a table apply or a sub-control makes every header unknown again).
+  actions (a table apply or a sub-control makes every header unknown again); a local
+  header starts invalid; in a parser, the headers of its out parameters until extracted.
+- uninitialized-use / uninitialized-out-param: defuse.py; shadow: shadow.py.
+Order as p4c's: shadow, unused, type warnings, then block by block (parsers, controls
+and functions in program order) the def-use ones, the late ones last.
 """
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ from typing import Any
 
 from . import ast
 from .ast_text import expr_text
+from .defuse import UninitChecker
 from .errors import SourceLoc
 from .preprocessor import BUILTIN_INCLUDE_DIR
 from .scope import Scope
+from .shadow import shadow_warnings
 from .types import ObjectT, StructT, strip_newtype
 
 
@@ -42,16 +48,25 @@ class Diagnostics:
         lines = self.lines[loc.file]
         return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
 
-    def warn(self, loc: SourceLoc | None, kind: str, message: str, text: str | None, word: bool = True) -> None:
-        """A warning at loc; carets under 'text' (searched from loc's column on)."""
+    def warn(self, loc: SourceLoc | None, kind: str, message: str, text: str | None, word: bool = True,
+             also: tuple[SourceLoc | None, str] | None = None) -> None:
+        """A warning at loc; carets under 'text' (searched from loc's column on); 'also':
+        a second location (p4c's form: FILE(LINE), its source line and carets)."""
         if loc is None or loc.line <= 0:
             return
         key = (loc.file, loc.line, loc.col, kind, message)
         if key in self.seen:
             return
         self.seen.add(key)
+        out = f"{loc.file}({loc.line}): [--Wwarn={kind}] warning: {message}" + self.excerpt(loc, text, word)
+        if also is not None and also[0] is not None and also[0].line > 0:
+            out += f"\n{also[0].file}({also[0].line})" + self.excerpt(also[0], also[1], True)
+        self.messages.append(out)
+
+    def excerpt(self, loc: SourceLoc, text: str | None, word: bool) -> str:
+        """The source line (as p4c shows it) and carets under 'text'."""
         raw = self.source_line(loc)
-        out = f"{loc.file}({loc.line}): [--Wwarn={kind}] warning: {message}"
+        out = ""
         if raw:
             # p4c shows the line as its preprocessor passed it on: indentation kept,
             # other runs of blanks collapsed to one
@@ -63,7 +78,7 @@ class Diagnostics:
                     col = m.start()
             width = len(text) if text else 1
             out += "\n" + line + "\n" + " " * col + "^" * width
-        self.messages.append(out)
+        return out
 
 
 def _squeeze(line: str) -> str:
@@ -150,6 +165,16 @@ def _header_expr(e: Any) -> bool:
     return isinstance(t, StructT) and t.kind == "header" and isinstance(e, (ast.Member, ast.PathExpr))
 
 
+def _headers(t: Any, path: str) -> list[str]:
+    """The header fields (by name) under a struct, as expr_text spells them."""
+    t = strip_newtype(t)
+    if isinstance(t, StructT) and t.kind == "header":
+        return [path]
+    if isinstance(t, StructT) and t.kind == "struct":
+        return [h for n, ft, _ in t.fields for h in _headers(ft, f"{path}.{n}")]
+    return []
+
+
 class ValidityChecker:
     """Flow of 'this header is (maybe) invalid' through one control's apply block."""
 
@@ -158,7 +183,55 @@ class ValidityChecker:
         self.active: set[int] = set()
 
     def control(self, d: ast.ControlDecl) -> None:
-        self.stmt(d.body, {})
+        state: dict = {}
+        for loc_decl in d.locals:  # local headers start invalid
+            if isinstance(loc_decl, ast.VarDecl):
+                state = self.stmt(loc_decl, state) or {}
+        self.stmt(d.body, state)
+
+    def parser(self, d: ast.ParserDecl) -> None:
+        """The headers of the parser's out parameters start invalid; extract() makes one
+        valid. States to a fixed point (quietly), then each reached state once, warning."""
+        init: dict = {}
+        for p in d.params:
+            if p.direction == "out":
+                for name in _headers(getattr(p, "ptype", None), p.name):
+                    init[name] = INVALID
+        states = {st.name: st for st in d.states}
+        entry: dict[str, dict] = {"start": init}
+        real, self.diag = self.diag, _Recorder([])
+        try:
+            work = ["start"]
+            while work:
+                name = work.pop(0)
+                out = self.state(states[name], entry[name])
+                if out is None:
+                    continue
+                tr = states[name].transition
+                succ = [tr] if isinstance(tr, str) else [c.state for c in tr.cases] \
+                    if isinstance(tr, ast.SelectExpr) else []
+                for nxt in succ:
+                    if nxt not in states:
+                        continue
+                    new = out if nxt not in entry else _merge(entry[nxt], out)
+                    if nxt not in entry or new != entry[nxt]:
+                        entry[nxt] = new
+                        if nxt not in work:
+                            work.append(nxt)
+        finally:
+            self.diag = real
+        for st in d.states:
+            if st.name in entry:
+                self.state(st, entry[st.name])
+
+    def state(self, s: ast.ParserState, state: dict | None) -> dict | None:
+        state = dict(state) if state is not None else None
+        for st in s.stmts:
+            state = self.stmt(st, state)
+        if state is not None and isinstance(s.transition, ast.SelectExpr):
+            for e in s.transition.exprs:
+                self.expr(e, state)
+        return state
 
     def stmt(self, st: Any, state: dict | None) -> dict | None:
         if state is None:
@@ -186,7 +259,19 @@ class ValidityChecker:
             return _merge(a, b)
         if isinstance(st, ast.SwitchStmt):
             self.expr(st.expr, state)
-            return {}  # a table picks the branch: its actions may change any header
+            if isinstance(st.expr, ast.Member) and st.expr.name == "action_run":
+                return {}  # a table picks the branch: its actions may change any header
+            out, pending, has_default = None, False, False
+            for c in st.cases:
+                has_default = has_default or c.label is None
+                if c.body is None:
+                    pending = True
+                    continue
+                out = _merge(out, self.stmt(c.body, dict(state)))
+                pending = False
+            if pending or not has_default:
+                out = _merge(out, state)
+            return out
         if isinstance(st, (ast.ExitStmt, ast.ReturnStmt)):
             if isinstance(st, ast.ReturnStmt) and st.expr is not None:
                 self.expr(st.expr, state)
@@ -195,6 +280,13 @@ class ValidityChecker:
             init = getattr(st, "init", None) if isinstance(st, ast.VarDecl) else st.value
             if init is not None:
                 self.expr(init, state)
+            if isinstance(st, ast.VarDecl):
+                state = dict(state)
+                for h in _headers(getattr(st, "ptype", None), st.name):
+                    if init is None:
+                        state[h] = INVALID  # a header variable starts invalid
+                    else:
+                        state.pop(h, None)
             return state
         if isinstance(st, ast.EmptyStmt):
             return state
@@ -233,6 +325,11 @@ class ValidityChecker:
                 self.active.discard(id(d))
             return out if out is not None else dict(state)
         if kind in ("extern_function", "extern_method"):
+            # an out header argument (extract) is a valid header afterwards
+            for p, a in getattr(e, "bound", []) or []:
+                if p is not None and p.direction == "out" and a is not None and _header_expr(a):
+                    state = dict(state)
+                    state.pop(expr_text(a), None)
             return state
         return {}  # table or control apply, functions: anything may have changed
 
@@ -267,13 +364,38 @@ class ValidityChecker:
                             self.expr(x.value, state)
 
 
+class _Recorder:
+    """Stands for Diagnostics: keeps the warnings, in order, for interleaving."""
+
+    def __init__(self, into: list[tuple]) -> None:
+        self.into = into
+
+    def warn(self, loc: SourceLoc | None, kind: str, message: str, text: str | None, word: bool = True,
+             also: tuple | None = None) -> None:
+        self.into.append((loc, kind, message, text, word, also))
+
+
+def _interleave(a: list[tuple], b: list[tuple], files: dict[str, int]) -> list[tuple]:
+    """Merges two walks' warnings by source position (a's first on a tie), each in its order."""
+    def pos(w: tuple) -> tuple:
+        loc = w[0]
+        return (files.get(loc.file, len(files)), loc.line, loc.col) if loc is not None else (0, 0, 0)
+    out, i, j = [], 0, 0
+    while i < len(a) or j < len(b):
+        if j >= len(b) or (i < len(a) and pos(a[i]) <= pos(b[j])):
+            out.append(a[i])
+            i += 1
+        else:
+            out.append(b[j])
+            j += 1
+    return out
+
+
 def collect_warnings(program: ast.Program, root: Scope, type_warnings: list[tuple] = ()) -> list[str]:
     diag = Diagnostics()
     table_actions: set[int] = set()
-    controls: list[ast.ControlDecl] = []
     for d in program.decls:
         if isinstance(d, ast.ControlDecl) and not _system(d.loc):
-            controls.append(d)
             for loc_decl in d.locals:
                 if isinstance(loc_decl, ast.TableDecl):
                     for ar in getattr(loc_decl, "action_refs", []):
@@ -282,12 +404,37 @@ def collect_warnings(program: ast.Program, root: Scope, type_warnings: list[tupl
     for d in program.decls:
         if d.loc is not None:
             files.setdefault(d.loc.file, len(files))
+    shadow_warnings(root, files, diag, _system)
     late = unused_warnings(root, table_actions, files, diag)
     for loc, kind, message, text in type_warnings:
         diag.warn(loc, kind, message, text, word=False)
-    vc = ValidityChecker(diag)
-    for c in controls:
-        vc.control(c)
+    late_uninit: list[tuple] = []
+    # p4c's def-use pass gives the uninitialized-use and invalid-header warnings of each
+    # control or function in one walk: interleave ours by position (invalid-header first
+    # on a tie), block by block
+    for d in program.decls:
+        if not isinstance(d, (ast.ParserDecl, ast.ControlDecl, ast.FunctionDecl)) or _system(d.loc):
+            continue
+        uninit: list[tuple] = []
+        checker = UninitChecker(lambda loc, msg, text, kind, also, into=uninit:
+                                into.append((loc, kind, msg, text, True, also)))
+        valid: list[tuple] = []
+        if isinstance(d, ast.ParserDecl):
+            checker.parser(d)
+            ValidityChecker(_Recorder(valid)).parser(d)
+        elif isinstance(d, ast.ControlDecl):
+            checker.control(d)
+            ValidityChecker(_Recorder(valid)).control(d)
+        else:
+            checker.function(d)
+            ValidityChecker(_Recorder(valid)).stmt(d.body, {})
+        # (in a parser p4c gives all its uninitialized-use warnings first)
+        both = uninit + valid if isinstance(d, ast.ParserDecl) else _interleave(valid, uninit, files)
+        for loc, kind, message, text, word, also in both:
+            diag.warn(loc, kind, message, text, word=word, also=also)
+        late_uninit.extend(checker.late)
+    for loc, message, text in late_uninit:
+        diag.warn(loc, "uninitialized-use", message, text)
     for loc, name in late:
         diag.warn(loc, "unused", f"Unused action parameter {name}", name)
     return diag.messages

@@ -20,6 +20,13 @@ class Scope:
         self.root().all_scopes.append(self)
 
     def declare_value(self, name: str, decl: Any, loc: SourceLoc | None, overload: bool = False) -> None:
+        if self.parent is not None and type(decl).__name__ != "Param" and name not in self.values:
+            # as p4c's checkShadowing: a (non-parameter) declaration may not hide a parameter
+            s = self.parent
+            while s is not None and name not in s.values:
+                s = s.parent
+            if s is not None and type(s.values[name]).__name__ == "Param":
+                raise CompileError(loc, f"declaration of '{name}' shadows a parameter '{name}'")
         if name in self.values and not overload:
             raise CompileError(loc, f"'{name}' is already declared in this scope")
         if overload:

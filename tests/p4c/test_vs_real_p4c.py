@@ -2,8 +2,8 @@
 
 - P4Info: for every program of tests/p4programs and for p4src/p4nic.p4, pybm-p4c's
   P4Info equals the one p4c-bm2-ss writes (ids, names, order, every field).
-- Warnings: pybm-p4c gives the same unused and invalid-header warnings, in the
-  same words and order, with the same source line and carets.
+- Warnings: pybm-p4c gives the same unused, invalid-header, uninitialized-use and
+  shadow warnings, in the same words and order, with the same source line and carets.
 - Refusals: the error programs marked "p4c refuses it the same way" (line 2) are
   refused by p4c-bm2-ss with the same message at the same line and column.
 - Real BMv2: pybm-p4c's JSON of every program of tests/p4programs passes the
@@ -70,13 +70,19 @@ def test_p4info_equals_real_p4c(prog: Path, inc: Path, tmp_path: Path):
         pytest.fail(f"P4Info of {prog.name} differs from the real p4c's:\n{diff}")
 
 
-WARNING_KINDS = ("[--Wwarn=unused]", "[--Wwarn=invalid-header]")
+WARNING_KINDS = ("[--Wwarn=unused]", "[--Wwarn=invalid-header]", "[--Wwarn=uninitialized-use]", "[--Wwarn=shadow]")
 
 
 def _warnings(stderr: str) -> list[str]:
-    """The warnings pybm-p4c reproduces: header line, source line, carets."""
+    """The warnings pybm-p4c reproduces: header line, source line, carets; for a shadow
+    warning also the shadowed declaration's (unless it is in p4include, whose files differ)."""
     lines = stderr.splitlines()
-    return ["\n".join(lines[i:i + 3]) for i, ln in enumerate(lines) if any(k in ln for k in WARNING_KINDS)]
+    out = []
+    for i, ln in enumerate(lines):
+        if any(k in ln for k in WARNING_KINDS):
+            n = 6 if "[--Wwarn=shadow]" in ln and "p4include" not in "".join(lines[i + 3:i + 4]) else 3
+            out.append("\n".join(lines[i:i + n]))
+    return out
 
 
 @pytest.mark.parametrize("prog,inc", PROGRAMS, ids=[p.stem for p, _ in PROGRAMS])

@@ -1,0 +1,354 @@
+"""p4c's `[--Wwarn=uninitialized-use] warning: X may be uninitialized` (its SimplifyDefUse).
+
+A forward 'may be uninitialized' analysis over each parser and control, field by field:
+
+- uninitialized at the start: the fields of `out` parameters, and variables declared
+  without an initializer (control and parser locals, block locals, an action's or a
+  function's `out` parameters while its body runs);
+- a read of an l-value (a variable, a field, a whole struct or header) warns when some
+  field under it may still be uninitialized on some path (the first such field is named;
+  one warning per source position, as p4c's error reporter gives);
+- defined by an assignment, an `out`/`inout` argument of any call (`extract` defines the
+  whole header), the copy-out of an action or a function; `setValid()` defines nothing;
+- actions are followed at their call sites, a table's actions at its apply (any one of
+  them may run); a function is checked once, where it is declared; a parser's states to a
+  fixed point over its transitions; `return` and `exit` do not end a path (as in p4c);
+- header stacks and header unions are not tracked (never warned about);
+- an action's or a function's `out` parameter that may be uninitialized when its body
+  ends: `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
+  when 'a' terminates` there, and, after every block's warnings, `y may be uninitialized`
+  at the parameter (p4c's later def-use run reads it for the copy-out).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import ast
+from .ast_text import expr_text
+from .errors import SourceLoc
+from .types import StackT, StructT, strip_newtype
+
+Key = tuple[int, str]  # (id of the root declaration, ".field.path" under it)
+
+
+def _leaves(t: Any, path: str) -> list[str]:
+    t = strip_newtype(t)
+    if isinstance(t, StackT):
+        return []
+    if isinstance(t, StructT):
+        if t.kind == "header_union":
+            return []
+        out: list[str] = []
+        for name, ft, _ in t.fields:
+            out.extend(_leaves(ft, f"{path}.{name}"))
+        return out
+    return [path]
+
+
+def _root(e: Any) -> tuple[Any, str, SourceLoc | None] | None:
+    """(root declaration, field path, location of the root) of a trackable l-value."""
+    path = ""
+    while isinstance(e, ast.Member):
+        path = f".{e.name}{path}"
+        e = e.expr
+    if isinstance(e, ast.PathExpr) and isinstance(getattr(e, "ref", None), (ast.Param, ast.VarDecl)):
+        return e.ref, path, e.loc
+    return None
+
+
+def _under(u: str, path: str) -> bool:
+    return u == path or u.startswith(path + ".")
+
+
+class UninitChecker:
+    """Walks one parser or control; reports through warn(loc, message, text, kind, also)."""
+
+    def __init__(self, warn: Any) -> None:
+        self._warn = warn
+        self.cur: set[Key] | None = set()
+        self.order: dict[Key, int] = {}
+        self.names: dict[int, str] = {}
+        self.active: set[int] = set()
+        self.quiet = False
+        self.late: list[tuple] = []  # (loc, message, text): warnings p4c gives after every block's
+
+    # ------------------------------------------------------------ state
+    def declare(self, decl: Any, t: Any) -> None:
+        self.names[id(decl)] = decl.name
+        if self.cur is None:
+            return
+        for leaf in _leaves(t, ""):
+            k = (id(decl), leaf)
+            self.order.setdefault(k, len(self.order))
+            self.cur.add(k)
+
+    def define(self, e: Any) -> None:
+        r = _root(e)
+        if r is None:
+            self.read_inner(e)
+            return
+        decl, path, _ = r
+        if self.cur is not None:
+            self.cur = {k for k in self.cur if not (k[0] == id(decl) and _under(k[1], path))}
+
+    def read(self, e: Any) -> None:
+        """Reads e (an expression), warning on uninitialized l-values."""
+        if e is None or isinstance(e, ast.DontCare):
+            return
+        if isinstance(e, (ast.Member, ast.PathExpr)):
+            r = _root(e)
+            if r is not None:
+                decl, path, loc = r
+                if self.cur is not None and not self.quiet:
+                    hits = [k for k in self.cur if k[0] == id(decl) and _under(k[1], path)]
+                    if hits:
+                        first = min(hits, key=lambda k: self.order.get(k, 0))
+                        self._warn(loc, f"{self.names.get(id(decl), decl.name)}{first[1]} may be uninitialized",
+                                   expr_text(e), "uninitialized-use", None)
+                return
+        if isinstance(e, ast.Call):
+            self.call(e)
+            return
+        if isinstance(e, ast.Ternary):
+            self.read(e.cond)
+            before = None if self.cur is None else set(self.cur)
+            self.read(e.then)
+            a, self.cur = self.cur, before
+            self.read(e.other)
+            self.cur = _union(a, self.cur)
+            return
+        self.read_inner(e)
+
+    def read_inner(self, e: Any) -> None:
+        if isinstance(e, ast.StructInit):
+            for _, v in e.fields:
+                self.read(v)
+            return
+        if isinstance(e, ast.Node):
+            for v in vars(e).values():
+                if isinstance(v, ast.Expr):
+                    self.read(v)
+                elif isinstance(v, list):
+                    for x in v:
+                        if isinstance(x, ast.Expr):
+                            self.read(x)
+                        elif isinstance(x, ast.Argument):
+                            self.read(x.value)
+
+    # ------------------------------------------------------------ calls
+    def args_in(self, bound: list) -> None:
+        for p, a in bound or []:
+            if p is None or a is None or isinstance(a, ast.DontCare):
+                continue
+            if p.direction != "out":
+                self.read(a)
+
+    def args_out(self, bound: list) -> None:
+        for p, a in bound or []:
+            if p is None or a is None or isinstance(a, ast.DontCare):
+                continue
+            if p.direction in ("out", "inout"):
+                self.define(a)
+
+    def call(self, e: ast.Call) -> None:
+        kind = getattr(e, "kind", None)
+        if kind == "builtin":
+            return  # isValid, setValid, setInvalid, stack operations: no field is read or written
+        if kind == "table_apply":
+            self.table(e.target)
+            return
+        bound = getattr(e, "bound", None) or []
+        self.args_in(bound)
+        if kind == "action":
+            self.body(e.target, bound)
+        self.args_out(bound)
+
+    def body(self, d: Any, bound: list | None) -> None:
+        """The body of an action (at its call site) or of a function."""
+        if id(d) in self.active or self.cur is None:
+            return
+        params = d.params if isinstance(d, ast.ActionDecl) else d.proto.params
+        for p in params:
+            if p.direction == "out":
+                self.declare(p, getattr(p, "ptype", None))
+            else:
+                self.names[id(p)] = p.name
+        self.active.add(id(d))
+        try:
+            self.stmt(d.body)
+        finally:
+            self.active.discard(id(d))
+        if self.cur is not None:
+            for p in params:
+                hits = [k for k in self.cur if k[0] == id(p)] if p.direction == "out" else []
+                if hits and not self.quiet:
+                    first = min(hits, key=lambda k: self.order.get(k, 0))
+                    self._warn(p.loc, f"out parameter '{p.name}' may be uninitialized when '{d.name}' terminates",
+                               p.name, "uninitialized-out-param", (d.loc, d.name))
+                    # p4c's later def-use run sees an action's copy-out as a read of the
+                    # parameter (a function's it reports without a location, renamed)
+                    if isinstance(d, ast.ActionDecl):
+                        self.late.append((p.loc, f"{p.name}{first[1]} may be uninitialized", p.name))
+            ids = {id(p) for p in params}
+            self.cur = {k for k in self.cur if k[0] not in ids}
+
+    def table(self, t: Any) -> None:
+        for k in getattr(t, "keys", []) or []:
+            self.read(k.expr)
+        if self.cur is None:
+            return
+        start, outs = set(self.cur), []
+        for ar in getattr(t, "action_refs", []) or []:
+            self.cur = set(start)
+            for a in ar.args or []:
+                self.read(a.value)
+            self.body(ar.decl, None)
+            outs.append(self.cur)
+        end: set[Key] | None = None
+        for o in outs or [start]:
+            end = _union(end, o)
+        self.cur = end if end is not None else start
+
+    # ------------------------------------------------------------ statements
+    def stmt(self, st: Any) -> None:
+        if self.cur is None or st is None:
+            return
+        if isinstance(st, ast.BlockStmt):
+            for s in st.stmts:
+                self.stmt(s)
+        elif isinstance(st, ast.AssignStmt):
+            self.read(st.rhs)
+            self.define(st.lhs)
+        elif isinstance(st, ast.CallStmt):
+            self.call(st.call)
+        elif isinstance(st, ast.IfStmt):
+            self.read(st.cond)
+            before = None if self.cur is None else set(self.cur)
+            self.stmt(st.then)
+            a, self.cur = self.cur, before
+            self.stmt(st.other)
+            self.cur = _union(a, self.cur)
+        elif isinstance(st, ast.SwitchStmt):
+            self.switch(st)
+        elif isinstance(st, ast.ReturnStmt):
+            self.read(st.expr)  # p4c's def-use goes on past return and exit
+        elif isinstance(st, ast.VarDecl):
+            if st.init is not None:
+                self.read(st.init)
+                self.names[id(st)] = st.name
+                self.define_all(st)
+            else:
+                self.declare(st, getattr(st, "ptype", None))
+        elif isinstance(st, (ast.ForStmt, ast.ForInStmt)):
+            for s in getattr(st, "init", None) or []:
+                self.stmt(s)
+            before = None if self.cur is None else set(self.cur)
+            self.quiet, quiet = True, self.quiet
+            try:
+                self.stmt(st.body)  # a first pass for what the body defines...
+            finally:
+                self.quiet = quiet
+            self.cur = _union(before, self.cur)
+            self.stmt(st.body)  # ... then with warnings, from every iteration's state
+            self.cur = _union(before, self.cur)
+
+    def define_all(self, d: Any) -> None:
+        if self.cur is not None:
+            self.cur = {k for k in self.cur if k[0] != id(d)}
+
+    def switch(self, st: ast.SwitchStmt) -> None:
+        self.read(st.expr)
+        if self.cur is None:
+            return
+        start, end = set(self.cur), None
+        has_default = False
+        pending = False
+        for c in st.cases:
+            if c.label is None:
+                has_default = True
+            if c.body is None:
+                pending = True
+                continue
+            self.cur = set(start)
+            self.stmt(c.body)
+            end = _union(end, self.cur)
+            pending = False
+        if not has_default or pending:
+            end = _union(end, start)
+        self.cur = end
+
+    # ------------------------------------------------------------ blocks
+    def control(self, d: ast.ControlDecl) -> None:
+        self.cur = set()
+        for p in d.params:
+            self.names[id(p)] = p.name
+            if p.direction == "out":
+                self.declare(p, getattr(p, "ptype", None))
+        for loc_decl in d.locals:
+            if isinstance(loc_decl, ast.VarDecl):
+                self.stmt(loc_decl)
+        self.stmt(d.body)
+
+    def function(self, d: ast.FunctionDecl) -> None:
+        """A function is checked once, on its own (an action at each call site)."""
+        self.cur = set()
+        self.body(d, None)
+
+    def parser(self, d: ast.ParserDecl) -> None:
+        self.cur = set()
+        for p in d.params:
+            self.names[id(p)] = p.name
+            if p.direction == "out":
+                self.declare(p, getattr(p, "ptype", None))
+        for loc_decl in d.locals:
+            if isinstance(loc_decl, ast.VarDecl):
+                self.stmt(loc_decl)
+        states = {s.name: s for s in d.states}
+        entry: dict[str, set[Key]] = {"start": set(self.cur)}
+        # to a fixed point, quietly; then once more over every reached state, with warnings
+        self.quiet = True
+        work = ["start"]
+        while work:
+            name = work.pop(0)
+            out = self.state(states[name], entry[name])
+            if out is None:
+                continue
+            for nxt in _successors(states[name]):
+                if nxt not in states:
+                    continue
+                old = entry.get(nxt)
+                new = out if old is None else (old | out)
+                if old is None or new != old:
+                    entry[nxt] = new
+                    if nxt not in work:
+                        work.append(nxt)
+        self.quiet = False
+        for s in d.states:
+            if s.name in entry:
+                self.state(s, entry[s.name])
+
+    def state(self, s: ast.ParserState, start: set[Key]) -> set[Key] | None:
+        self.cur = set(start)
+        for st in s.stmts:
+            self.stmt(st)
+        if isinstance(s.transition, ast.SelectExpr):
+            for e in s.transition.exprs:
+                self.read(e)
+        return self.cur
+
+
+def _successors(s: ast.ParserState) -> list[str]:
+    tr = s.transition
+    if isinstance(tr, str):
+        return [tr]
+    if isinstance(tr, ast.SelectExpr):
+        return [c.state for c in tr.cases]
+    return []
+
+
+def _union(a: set | None, b: set | None) -> set | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b

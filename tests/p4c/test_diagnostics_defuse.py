@@ -1,0 +1,309 @@
+"""p4c's uninitialized-use and shadow warnings and its refusal of a declaration that
+shadows a parameter (expected output recorded from p4c-bm2-ss 1.2.5.16 on the same program)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+DEFUSE_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header e_t { bit<16> etype; }
+header s_t { bit<8> k; bit<8> r; bit<8> h; }
+header o_t { bit<8> v; }
+struct headers { e_t eth; s_t s; o_t o; }
+struct pair_t { bit<8> a; bit<8> b; }
+struct meta_t { bit<8> m; bit<8> n; }
+const bit<8> G = 1;
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start {
+        pkt.extract(hdr.eth);
+        transition select(hdr.eth.etype) { 0x800: parse_s; default: check; }
+    }
+    state parse_s { pkt.extract(hdr.s); transition check; }
+    state check { transition select(hdr.s.k) { 1: parse_o; default: accept; } }
+    state parse_o { pkt.extract(hdr.o); meta.n = hdr.o.v + hdr.s.r; transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    bit<8> G = 2;
+    bit<8> x;
+    bit<8> cv = 3;
+    action set_n(bit<8> cv) { meta.n = cv; }
+    action a(out bit<8> y) { y = y + 1; }
+    action b(out bit<8> y, in bit<8> q) { y = q; }
+    action c(inout pair_t p) { p.a = p.b; }
+    table t {
+        key = { hdr.s.k : exact; }
+        actions = { set_n; NoAction; }
+        default_action = NoAction();
+    }
+    apply {
+        bit<8> z;
+        bit<8> w;
+        if (hdr.s.k == 2) { w = 1; }
+        hdr.s.r = z + w + G;
+        a(meta.m);
+        hdr.s.h = x;
+        hdr.o.setInvalid();
+        hdr.s.h = hdr.o.v;
+        pair_t p1;
+        p1.a = 1;
+        hdr.s.h = p1.b;
+        pair_t p2 = { 1, 2 };
+        hdr.s.h = p2.b;
+        o_t lo;
+        lo.setValid();
+        hdr.o.v = lo.v;
+        bit<8> q;
+        b(q, cv);
+        hdr.s.r = q;
+        pair_t p3;
+        c(p3);
+        bit<8> u;
+        t.apply();
+        if (meta.n == 1) { u = 1; } else { u = 2; }
+        {
+            bit<8> u = 7;
+            hdr.s.k = u;
+        }
+        hdr.s.k = u;
+        bit<8> i;
+        hash(i, HashAlgorithm.crc16, 8w0, { hdr.s.k }, 8w255);
+        hdr.s.k = i;
+        sm.egress_spec = 1;
+    }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    bit<8> e;
+    apply {
+        if (hdr.s.isValid()) { e = 1; }
+        if (hdr.s.isValid()) { hdr.s.k = e; }
+    }
+}
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+
+# in a parser p4c gives its uninitialized-use warnings before its invalid-header ones;
+# in a control they come in the order of the walk
+DEFUSE_WARNINGS = """defuse.p4(21): [--Wwarn=shadow] warning: 'G' shadows 'G'
+    bit<8> G = 2;
+           ^
+defuse.p4(9)
+const bit<8> G = 1;
+             ^
+defuse.p4(24): [--Wwarn=shadow] warning: 'cv' shadows 'cv'
+    action set_n(bit<8> cv) { meta.n = cv; }
+                        ^^
+defuse.p4(23)
+    bit<8> cv = 3;
+           ^^
+defuse.p4(59): [--Wwarn=shadow] warning: 'u' shadows 'u'
+            bit<8> u = 7;
+                   ^
+defuse.p4(55)
+        bit<8> u;
+               ^
+defuse.p4(9): [--Wwarn=unused] warning: 'G' is unused
+const bit<8> G = 1;
+             ^
+defuse.p4(16): [--Wwarn=uninitialized-use] warning: hdr.s.k may be uninitialized
+    state check { transition select(hdr.s.k) { 1: parse_o; default: accept; } }
+                                    ^^^^^^^
+defuse.p4(17): [--Wwarn=uninitialized-use] warning: hdr.s.r may be uninitialized
+    state parse_o { pkt.extract(hdr.o); meta.n = hdr.o.v + hdr.s.r; transition accept; }
+                                                           ^^^^^^^
+defuse.p4(16): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.s
+    state check { transition select(hdr.s.k) { 1: parse_o; default: accept; } }
+                                    ^^^^^
+defuse.p4(17): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.s
+    state parse_o { pkt.extract(hdr.o); meta.n = hdr.o.v + hdr.s.r; transition accept; }
+                                                           ^^^^^
+defuse.p4(37): [--Wwarn=uninitialized-use] warning: z may be uninitialized
+        hdr.s.r = z + w + G;
+                  ^
+defuse.p4(37): [--Wwarn=uninitialized-use] warning: w may be uninitialized
+        hdr.s.r = z + w + G;
+                      ^
+defuse.p4(25): [--Wwarn=uninitialized-use] warning: y may be uninitialized
+    action a(out bit<8> y) { y = y + 1; }
+                                 ^
+defuse.p4(39): [--Wwarn=uninitialized-use] warning: x may be uninitialized
+        hdr.s.h = x;
+                  ^
+defuse.p4(41): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.o
+        hdr.s.h = hdr.o.v;
+                  ^^^^^
+defuse.p4(44): [--Wwarn=uninitialized-use] warning: p1.b may be uninitialized
+        hdr.s.h = p1.b;
+                  ^^^^
+defuse.p4(49): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.o
+        hdr.o.v = lo.v;
+        ^^^^^
+defuse.p4(49): [--Wwarn=uninitialized-use] warning: lo.v may be uninitialized
+        hdr.o.v = lo.v;
+                  ^^^^
+defuse.p4(54): [--Wwarn=uninitialized-use] warning: p3.a may be uninitialized
+        c(p3);
+          ^^
+defuse.p4(73): [--Wwarn=uninitialized-use] warning: e may be uninitialized
+        if (hdr.s.isValid()) { hdr.s.k = e; }
+                                         ^"""
+
+
+# a parser's state variable, functions (checked where declared), return and exit (which
+# p4c's def-use goes past), local headers (invalid until setValid), a switch on a value,
+# a table action's out parameters (p4c's uninitialized-out-param, then the copy-out read)
+FLOW_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header s_t { bit<8> k; bit<8> r; bit<8> h; }
+struct headers { s_t s; }
+struct flag_t { bool f; }
+struct meta_t { bit<8> m; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    bit<8> pl;
+    state start { transition select(sm.ingress_port) { 1: one; default: two; } }
+    state one { pl = 1; pkt.extract(hdr.s); transition two; }
+    state two { meta.m = pl; transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+bit<8> f(in bit<8> x) {
+    bit<8> r;
+    if (x == 1) { return 3; } else { r = 2; }
+    return r;
+}
+bit<8> g() {
+    s_t tmp;
+    return tmp.k;
+}
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    s_t h1;
+    s_t h2;
+    flag_t fl = { false };
+    action a() {
+        bit<8> q;
+        if (hdr.s.k == 1) { return; } else { q = 1; }
+        hdr.s.r = q;
+    }
+    action set_out(out bit<8> o, out flag_t of) { }
+    table t {
+        key = { hdr.s.k : exact; }
+        actions = { set_out(meta.m, fl); }
+    }
+    apply {
+        a();
+        hdr.s.h = f(hdr.s.k) + g();
+        bit<8> e;
+        if (hdr.s.k == 3) { exit; } else { e = 1; }
+        hdr.s.k = e;
+        h2.setValid();
+        h1.k = 0;
+        switch (hdr.s.k) {
+            0: { h1.setValid(); h2.setInvalid(); }
+            default: { h1.setValid(); h2.setInvalid(); }
+        }
+        hdr.s.r = h1.k;
+        hdr.s.r = h2.k;
+        switch (t.apply().action_run) {
+            set_out: { if (!fl.f) { exit; } }
+        }
+    }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+
+FLOW_WARNINGS = """flow.p4(32): [--Wwarn=unused] warning: 'o' is unused
+    action set_out(out bit<8> o, out flag_t of) { }
+                              ^
+flow.p4(32): [--Wwarn=unused] warning: 'of' is unused
+    action set_out(out bit<8> o, out flag_t of) { }
+                                            ^^
+flow.p4(11): [--Wwarn=uninitialized-use] warning: pl may be uninitialized
+    state two { meta.m = pl; transition accept; }
+                         ^^
+flow.p4(17): [--Wwarn=uninitialized-use] warning: r may be uninitialized
+    return r;
+           ^
+flow.p4(21): [--Wwarn=invalid-header] warning: accessing a field of an invalid header tmp
+    return tmp.k;
+           ^^^
+flow.p4(21): [--Wwarn=uninitialized-use] warning: tmp.k may be uninitialized
+    return tmp.k;
+           ^^^^^
+flow.p4(30): [--Wwarn=uninitialized-use] warning: q may be uninitialized
+        hdr.s.r = q;
+                  ^
+flow.p4(42): [--Wwarn=uninitialized-use] warning: e may be uninitialized
+        hdr.s.k = e;
+                  ^
+flow.p4(44): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h1
+        h1.k = 0;
+        ^^
+flow.p4(50): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h2
+        hdr.s.r = h2.k;
+                  ^^
+flow.p4(50): [--Wwarn=uninitialized-use] warning: h2.k may be uninitialized
+        hdr.s.r = h2.k;
+                  ^^^^
+flow.p4(32): [--Wwarn=uninitialized-out-param] warning: out parameter 'o' may be uninitialized when 'set_out' terminates
+    action set_out(out bit<8> o, out flag_t of) { }
+                              ^
+flow.p4(32)
+    action set_out(out bit<8> o, out flag_t of) { }
+           ^^^^^^^
+flow.p4(32): [--Wwarn=uninitialized-out-param] warning: out parameter 'of' may be uninitialized when 'set_out' terminates
+    action set_out(out bit<8> o, out flag_t of) { }
+                                            ^^
+flow.p4(32)
+    action set_out(out bit<8> o, out flag_t of) { }
+           ^^^^^^^
+flow.p4(32): [--Wwarn=uninitialized-use] warning: o may be uninitialized
+    action set_out(out bit<8> o, out flag_t of) { }
+                              ^
+flow.p4(32): [--Wwarn=uninitialized-use] warning: of.f may be uninitialized
+    action set_out(out bit<8> o, out flag_t of) { }
+                                            ^^"""
+
+
+def _run(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess:
+    (tmp_path / name).write_text(text)
+    return subprocess.run([str(BIN / "pybm-p4c"), "--arch", "v1model", "-o", "x.json", name],
+                          capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_uninitialized_use_and_shadow_warnings_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "defuse.p4", DEFUSE_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == DEFUSE_WARNINGS
+
+
+def test_flow_of_uninitialized_values_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "flow.p4", FLOW_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == FLOW_WARNINGS
+
+
+def test_declaration_shadowing_a_parameter_is_an_error(tmp_path: Path):
+    text = DEFUSE_PROGRAM.replace("    action c(inout pair_t p) { p.a = p.b; }",
+                                  "    action c(inout pair_t p) { pair_t p = { 1, 2 }; }")
+    r = _run(tmp_path, "shadowp.p4", text)
+    assert r.returncode == 1
+    assert "shadowp.p4:27:32: error: declaration of 'p' shadows a parameter 'p'" in r.stderr
+
+
+def test_shadowing_a_system_declaration_names_it(tmp_path: Path):
+    text = DEFUSE_PROGRAM.replace("    bit<8> e;\n", "    bit<8> e;\n    bit<8> hash = 1;\n")
+    r = _run(tmp_path, "sys.p4", text)
+    assert r.returncode == 0, r.stderr
+    assert "[--Wwarn=shadow] warning: 'hash' shadows 'hash'" in r.stderr
+    lines = r.stderr.splitlines()
+    i = next(k for k, ln in enumerate(lines) if "'hash' shadows" in ln)
+    assert lines[i + 3].endswith(")") and "v1model.p4(" in lines[i + 3]
+    assert "extern void hash<" in lines[i + 4]
