@@ -13,7 +13,9 @@ A forward 'may be uninitialized' analysis over each parser and control, field by
 - actions are followed at their call sites, a table's actions at its apply (any one of
   them may run); a function is checked once, where it is declared; a parser's states to a
   fixed point over its transitions; `return` and `exit` do not end a path (as in p4c);
-- header stacks and header unions are not tracked (never warned about);
+- a header stack element by element at constant indices (a run-time index, `next` or
+  `last` writes the whole stack and reads nothing p4c would name; a stack read whole is
+  named as the stack); header unions are not tracked;
 - an action's or a function's `out` parameter that may be uninitialized when its body
   ends: `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
   when 'a' terminates` there, and, after every block's warnings, `y may be uninitialized`
@@ -33,8 +35,8 @@ Key = tuple[int, str]  # (id of the root declaration, ".field.path" under it)
 
 def _leaves(t: Any, path: str) -> list[str]:
     t = strip_newtype(t)
-    if isinstance(t, StackT):
-        return []
+    if isinstance(t, StackT):  # element by element, as p4c's def-use
+        return [leaf for i in range(t.size) for leaf in _leaves(t.elem, f"{path}[{i}]")]
     if isinstance(t, StructT):
         if t.kind == "header_union":
             return []
@@ -45,19 +47,42 @@ def _leaves(t: Any, path: str) -> list[str]:
     return [path]
 
 
-def _root(e: Any) -> tuple[Any, str, SourceLoc | None] | None:
-    """(root declaration, field path, location of the root) of a trackable l-value."""
-    path = ""
-    while isinstance(e, ast.Member):
-        path = f".{e.name}{path}"
-        e = e.expr
+def _root(e: Any) -> tuple[Any, str, SourceLoc | None, list] | None:
+    """(root declaration, field path, location of the root, index expressions) of a
+    trackable l-value; an element of a stack (`s[i]`, `s.next`, `s.last`) stands for the
+    whole stack, and its index expressions are listed (the access is then partial)."""
+    path, indices, partial = "", [], False
+    while True:
+        if isinstance(e, ast.Member):
+            if isinstance(strip_newtype(getattr(e.expr, "type", None)), StackT):
+                path, partial = "", True  # next, last, lastIndex, size
+            else:
+                path = f".{e.name}{path}"
+            e = e.expr
+        elif isinstance(e, ast.Index):
+            v = getattr(e.index, "const", None)
+            if isinstance(v, int) and isinstance(strip_newtype(getattr(e.expr, "type", None)), StackT):
+                path = f"[{v}]{path}"
+            else:
+                path, partial = "", True
+                indices.append(e.index)
+            e = e.expr
+        else:
+            break
     if isinstance(e, ast.PathExpr) and isinstance(getattr(e, "ref", None), (ast.Param, ast.VarDecl)):
-        return e.ref, path, e.loc
+        return e.ref, path, e.loc, (indices if partial else None)
     return None
 
 
 def _under(u: str, path: str) -> bool:
-    return u == path or u.startswith(path + ".")
+    return u == path or u.startswith(path + ".") or u.startswith(path + "[")
+
+
+def _shown(leaf: str, path: str) -> str:
+    """How p4c names an uninitialized leaf read through 'path': a stack read whole is
+    named as the stack."""
+    rest = leaf[len(path):]
+    return path + rest[:rest.index("[")] if "[" in rest else leaf
 
 
 class UninitChecker:
@@ -87,7 +112,9 @@ class UninitChecker:
         if r is None:
             self.read_inner(e)
             return
-        decl, path, _ = r
+        decl, path, _, indices = r
+        for i in indices or []:
+            self.read(i)
         if self.cur is not None:
             self.cur = {k for k in self.cur if not (k[0] == id(decl) and _under(k[1], path))}
 
@@ -95,15 +122,20 @@ class UninitChecker:
         """Reads e (an expression), warning on uninitialized l-values."""
         if e is None or isinstance(e, ast.DontCare):
             return
-        if isinstance(e, (ast.Member, ast.PathExpr)):
+        if isinstance(e, (ast.Member, ast.PathExpr, ast.Index)):
             r = _root(e)
             if r is not None:
-                decl, path, loc = r
+                decl, path, loc, indices = r
+                if indices is not None:  # an element of a stack: not reported (p4c names it otherwise)
+                    for i in indices:
+                        self.read(i)
+                    return
                 if self.cur is not None and not self.quiet:
                     hits = [k for k in self.cur if k[0] == id(decl) and _under(k[1], path)]
                     if hits:
                         first = min(hits, key=lambda k: self.order.get(k, 0))
-                        self._warn(loc, f"{self.names.get(id(decl), decl.name)}{first[1]} may be uninitialized",
+                        self._warn(loc, f"{self.names.get(id(decl), decl.name)}{_shown(first[1], path)} "
+                                   "may be uninitialized",
                                    expr_text(e), "uninitialized-use", None)
                 return
         if isinstance(e, ast.Call):

@@ -29,7 +29,7 @@ from .errors import SourceLoc
 from .preprocessor import BUILTIN_INCLUDE_DIR
 from .scope import Scope
 from .shadow import shadow_warnings
-from .types import ObjectT, StructT, strip_newtype
+from .types import ObjectT, StackT, StructT, strip_newtype
 
 
 class Diagnostics:
@@ -162,16 +162,26 @@ def _merge(a: dict | None, b: dict | None) -> dict | None:
 
 def _header_expr(e: Any) -> bool:
     t = strip_newtype(getattr(e, "type", None))
+    if isinstance(e, ast.Index):  # a stack element at a constant index
+        return isinstance(t, StructT) and t.kind == "header" and isinstance(getattr(e.index, "const", None), int) \
+            and _header_expr_base(e.expr)
     return isinstance(t, StructT) and t.kind == "header" and isinstance(e, (ast.Member, ast.PathExpr))
 
 
-def _headers(t: Any, path: str) -> list[str]:
-    """The header fields (by name) under a struct, as expr_text spells them."""
+def _header_expr_base(e: Any) -> bool:
+    return isinstance(e, (ast.Member, ast.PathExpr)) and isinstance(strip_newtype(getattr(e, "type", None)), StackT)
+
+
+def _headers(t: Any, path: str, stacks: bool = False) -> list[str]:
+    """The header fields (by name) under a struct, as expr_text spells them (and the
+    elements of stacks, for a variable: a parser's stacks are filled through 'next')."""
     t = strip_newtype(t)
     if isinstance(t, StructT) and t.kind == "header":
         return [path]
     if isinstance(t, StructT) and t.kind == "struct":
-        return [h for n, ft, _ in t.fields for h in _headers(ft, f"{path}.{n}")]
+        return [h for n, ft, _ in t.fields for h in _headers(ft, f"{path}.{n}", stacks)]
+    if stacks and isinstance(t, StackT):
+        return [h for i in range(t.size) for h in _headers(t.elem, f"{path}[{i}]", stacks)]
     return []
 
 
@@ -282,7 +292,7 @@ class ValidityChecker:
                 self.expr(init, state)
             if isinstance(st, ast.VarDecl):
                 state = dict(state)
-                for h in _headers(getattr(st, "ptype", None), st.name):
+                for h in _headers(getattr(st, "ptype", None), st.name, stacks=True):
                     if init is None:
                         state[h] = INVALID  # a header variable starts invalid
                     else:

@@ -157,7 +157,8 @@ defuse.p4(73): [--Wwarn=uninitialized-use] warning: e may be uninitialized
 
 # a parser's state variable, functions (checked where declared), return and exit (which
 # p4c's def-use goes past), local headers (invalid until setValid), a switch on a value,
-# a table action's out parameters (p4c's uninitialized-out-param, then the copy-out read)
+# a table action's out parameters (p4c's uninitialized-out-param, then the copy-out read),
+# stack elements at constant indices
 FLOW_PROGRAM = """#include <core.p4>
 #include <v1model.p4>
 header s_t { bit<8> k; bit<8> r; bit<8> h; }
@@ -195,6 +196,13 @@ control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
         actions = { set_out(meta.m, fl); }
     }
     apply {
+        s_t[2] stk;
+        stk[0].setValid();
+        stk[0].k = 1;
+        hdr.s.r = stk[0].k + stk[1].k;
+        s_t[2] stk2;
+        stk2[0].k = 1;
+        hdr.s.r = stk2[1].k;
         a();
         hdr.s.h = f(hdr.s.k) + g();
         bit<8> e;
@@ -237,19 +245,34 @@ flow.p4(21): [--Wwarn=invalid-header] warning: accessing a field of an invalid h
 flow.p4(21): [--Wwarn=uninitialized-use] warning: tmp.k may be uninitialized
     return tmp.k;
            ^^^^^
+flow.p4(41): [--Wwarn=invalid-header] warning: accessing a field of an invalid header stk[1]
+        hdr.s.r = stk[0].k + stk[1].k;
+                             ^^^^^^
+flow.p4(41): [--Wwarn=uninitialized-use] warning: stk[1].k may be uninitialized
+        hdr.s.r = stk[0].k + stk[1].k;
+                             ^^^^^^^^
+flow.p4(43): [--Wwarn=invalid-header] warning: accessing a field of an invalid header stk2[0]
+        stk2[0].k = 1;
+        ^^^^^^^
+flow.p4(44): [--Wwarn=invalid-header] warning: accessing a field of an invalid header stk2[1]
+        hdr.s.r = stk2[1].k;
+                  ^^^^^^^
+flow.p4(44): [--Wwarn=uninitialized-use] warning: stk2[1].k may be uninitialized
+        hdr.s.r = stk2[1].k;
+                  ^^^^^^^^^
 flow.p4(30): [--Wwarn=uninitialized-use] warning: q may be uninitialized
         hdr.s.r = q;
                   ^
-flow.p4(42): [--Wwarn=uninitialized-use] warning: e may be uninitialized
+flow.p4(49): [--Wwarn=uninitialized-use] warning: e may be uninitialized
         hdr.s.k = e;
                   ^
-flow.p4(44): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h1
+flow.p4(51): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h1
         h1.k = 0;
         ^^
-flow.p4(50): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h2
+flow.p4(57): [--Wwarn=invalid-header] warning: accessing a field of an invalid header h2
         hdr.s.r = h2.k;
                   ^^
-flow.p4(50): [--Wwarn=uninitialized-use] warning: h2.k may be uninitialized
+flow.p4(57): [--Wwarn=uninitialized-use] warning: h2.k may be uninitialized
         hdr.s.r = h2.k;
                   ^^^^
 flow.p4(32): [--Wwarn=uninitialized-out-param] warning: out parameter 'o' may be uninitialized when 'set_out' terminates
