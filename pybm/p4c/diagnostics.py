@@ -11,7 +11,8 @@
 - invalid-header: a field of a header that is invalid on every path
   ("an invalid header") or on some path ("a potentially invalid header"),
   after setInvalid() in the same control's flow, following directly called
-  actions (a table apply or a sub-control makes every header unknown again); a local
+  actions and a table's actions at its apply (a sub-control makes every header
+  unknown again); a local
   header starts invalid; in a parser, the headers of its out parameters until extracted.
 - uninitialized-use / uninitialized-out-param: defuse.py; shadow: shadow.py.
 Order as p4c's: shadow, unused, type warnings, then block by block (parsers, controls
@@ -172,6 +173,15 @@ def _header_expr_base(e: Any) -> bool:
     return isinstance(e, (ast.Member, ast.PathExpr)) and isinstance(strip_newtype(getattr(e, "type", None)), StackT)
 
 
+def _table_apply_in(e: Any) -> ast.Call | None:
+    """The table apply of `t.apply().hit`, `!t.apply().miss`, `t.apply().action_run`."""
+    while isinstance(e, ast.Unary):
+        e = e.expr
+    if isinstance(e, ast.Member) and isinstance(e.expr, ast.Call) and getattr(e.expr, "kind", None) == "table_apply":
+        return e.expr
+    return None
+
+
 def _headers(t: Any, path: str, stacks: bool = False) -> list[str]:
     """The header fields (by name) under a struct, as expr_text spells them (and the
     elements of stacks, for a variable: a parser's stacks are filled through 'next')."""
@@ -263,14 +273,22 @@ class ValidityChecker:
         if isinstance(st, ast.CallStmt):
             return self.call(st.call, state)
         if isinstance(st, ast.IfStmt):
+            ap = _table_apply_in(st.cond)
+            if ap is not None:  # t.apply().hit: the table's actions run first
+                state = self.call(ap, state)
+                if state is None:
+                    return None
             self.expr(st.cond, state)
             a = self.stmt(st.then, dict(state))
             b = self.stmt(st.other, dict(state)) if st.other is not None else state
             return _merge(a, b)
         if isinstance(st, ast.SwitchStmt):
+            ap = _table_apply_in(st.expr)
+            if ap is not None:  # switch (t.apply().action_run): the table's actions run first
+                state = self.call(ap, state)
+                if state is None:
+                    return None
             self.expr(st.expr, state)
-            if isinstance(st.expr, ast.Member) and st.expr.name == "action_run":
-                return {}  # a table picks the branch: its actions may change any header
             out, pending, has_default = None, False, False
             for c in st.cases:
                 has_default = has_default or c.label is None
@@ -341,7 +359,30 @@ class ValidityChecker:
                     state = dict(state)
                     state.pop(expr_text(a), None)
             return state
-        return {}  # table or control apply, functions: anything may have changed
+        if kind == "table_apply":
+            return self.table(e.target, state)
+        return {}  # control apply, functions: anything may have changed
+
+    def table(self, t: Any, state: dict) -> dict | None:
+        """Keys, then any one of the table's actions (their states merged)."""
+        for k in getattr(t, "keys", []) or []:
+            self.expr(k.expr, state)
+        out = None
+        for ar in getattr(t, "action_refs", []) or []:
+            d = ar.decl
+            for a in ar.args or []:
+                if a.value is not None:
+                    self.expr(a.value, state)
+            if id(d) in self.active or any(p.direction in ("out", "inout") for p in d.params):
+                out = _merge(out, {})
+                continue
+            self.active.add(id(d))
+            try:
+                res = self.stmt(d.body, dict(state))
+            finally:
+                self.active.discard(id(d))
+            out = _merge(out, res if res is not None else dict(state))
+        return out if out is not None else dict(state)
 
     def expr(self, e: Any, state: dict) -> None:
         if isinstance(e, ast.Member) and _header_expr(e.expr):
