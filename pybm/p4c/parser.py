@@ -100,6 +100,11 @@ def _is_tok(x: Any, *types: str) -> bool:
     return isinstance(x, Token) and (not types or x.type in types)
 
 
+class _Name(str):
+    """A name (a str) that knows where it is written."""
+    loc: SourceLoc | None = None
+
+
 class _Annots(list):
     """Marker list type for annotation children."""
 
@@ -153,10 +158,16 @@ class _ToAst(Transformer):
         return ast.Program([c for c in ch if isinstance(c, ast.Node)], loc=self._loc(meta))
 
     def non_type_name(self, meta, ch):
-        return str(ch[0])
+        return self._name(ch[0])
 
     def name(self, meta, ch):
-        return str(ch[0])
+        return self._name(ch[0])
+
+    def _name(self, tok: Any) -> str:
+        """A name, remembering where it is written (for p4c's carets under a name)."""
+        n = _Name(str(tok))
+        n.loc = getattr(tok, "loc", None) or (self._tloc(tok) if isinstance(tok, Token) else None)
+        return n
 
     def member(self, meta, ch):
         return ch[0]
@@ -411,11 +422,15 @@ class _ToAst(Transformer):
     def variable_declaration(self, meta, ch):
         rest = [c for c in ch if not isinstance(c, _Annots)]
         init = rest[2] if len(rest) > 2 else None
-        return ast.VarDecl(rest[1], rest[0], init, annotations=self._annots(ch), loc=self._loc(meta))
+        d = ast.VarDecl(rest[1], rest[0], init, annotations=self._annots(ch), loc=self._loc(meta))
+        d.name_loc = getattr(rest[1], "loc", None)
+        return d
 
     def constant_declaration(self, meta, ch):
         rest = self._rest(ch)
-        return ast.ConstDecl(rest[1], rest[0], rest[2], annotations=self._annots(ch), loc=self._loc(meta))
+        d = ast.ConstDecl(rest[1], rest[0], rest[2], annotations=self._annots(ch), loc=self._loc(meta))
+        d.name_loc = getattr(rest[1], "loc", None)
+        return d
 
     def value_set_declaration(self, meta, ch):
         rest = self._rest(ch)

@@ -26,7 +26,8 @@ class Scope:
             while s is not None and name not in s.values:
                 s = s.parent
             if s is not None and type(s.values[name]).__name__ == "Param":
-                raise CompileError(loc, f"declaration of '{name}' shadows a parameter '{name}'")
+                raise CompileError(getattr(decl, "name_loc", None) or loc,
+                                   f"declaration of '{name}' shadows a parameter '{name}'")
         if name in self.values and not overload:
             raise CompileError(loc, f"'{name}' is already declared in this scope")
         if overload:

@@ -376,7 +376,7 @@ def test_declaration_shadowing_a_parameter_is_an_error(tmp_path: Path):
                                   "    action c(inout pair_t p) { pair_t p = { 1, 2 }; }")
     r = _run(tmp_path, "shadowp.p4", text)
     assert r.returncode == 1
-    assert "shadowp.p4:27:32: error: declaration of 'p' shadows a parameter 'p'" in r.stderr
+    assert "shadowp.p4:27:39: error: declaration of 'p' shadows a parameter 'p'" in r.stderr
 
 
 def test_shadowing_a_system_declaration_names_it(tmp_path: Path):
