@@ -305,8 +305,9 @@ class UninitChecker:
             self.stmt(c.body)
             end = _union(end, self.cur)
             pending = False
-        if not has_default or pending:
-            end = _union(end, start)
+        on_table = isinstance(st.expr, ast.Member) and st.expr.name == "action_run"
+        if not has_default or pending or not on_table:
+            end = _union(end, start)  # p4c: a switch on a value may run no case, even with default
         self.cur = end
 
     # ------------------------------------------------------------ blocks

@@ -347,6 +347,104 @@ tables.p4(31): [--Wwarn=uninitialized-use] warning: x may be uninitialized
                  ^"""
 
 
+# common forms: extern out arguments (register read, hash), a value set and lookahead in
+# the parser, switches on a value (p4c: even with a default, no case may run) and on a
+# table's action_run (with a default, one case runs), a digest of a partly set struct
+COMMON_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header ethernet_t { bit<48> dst; bit<48> src; bit<16> etype; }
+header s_t { bit<8> k; bit<8> r; bit<8> h; }
+struct headers { ethernet_t eth; s_t s; }
+struct dg_t { bit<8> a; bit<8> b; }
+struct meta_t { bit<8> m; bit<16> hh; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    value_set<bit<16>>(4) vs;
+    state start {
+        pkt.extract(hdr.eth);
+        transition select(hdr.eth.etype) { vs: parse_s; default: accept; }
+    }
+    state parse_s {
+        bit<8> peek = pkt.lookahead<bit<8>>();
+        meta.m = peek;
+        pkt.extract(hdr.s);
+        verify(hdr.s.k != 0, error.ParserInvalidArgument);
+        transition accept;
+    }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    register<bit<8>>(4) reg;
+    bit<8> x;
+    action set_x() { x = 1; }
+    table t { key = { hdr.s.k : exact; } actions = { set_x; NoAction; } default_action = NoAction(); }
+    apply {
+        bit<8> v;
+        reg.read(v, 0);
+        hdr.s.r = v;
+        hash(meta.hh, HashAlgorithm.crc16, 16w0, { hdr.s.k }, 16w1024);
+        bit<8> c;
+        switch (hdr.s.k) {
+            1: { c = 1; }
+            2: { c = 2; }
+            default: { c = 3; }
+        }
+        hdr.s.h = c;
+        bit<8> c2;
+        switch (hdr.s.k) {
+            1: { c2 = 1; }
+            2: { c2 = 2; }
+        }
+        hdr.s.h = c2;
+        bit<8> c3;
+        switch (t.apply().action_run) {
+            set_x: { c3 = 1; }
+            default: { c3 = 2; }
+        }
+        hdr.s.h = c3;
+        bit<8> c4;
+        switch (hdr.s.k) {
+            1: { c4 = 1; }
+            default: { exit; }
+        }
+        hdr.s.h = c4;
+        dg_t d;
+        d.a = 1;
+        digest<dg_t>(1, d);
+        if (hdr.s.isValid()) {
+            hdr.s.r = hdr.s.r + 1;
+        }
+        reg.write(1, hdr.s.r);
+        sm.egress_spec = 1;
+    }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    apply {
+        if (sm.instance_type == 1) { hdr.s.k = meta.m; }
+    }
+}
+control CC(inout headers hdr, inout meta_t meta) {
+    apply {
+        update_checksum(hdr.s.isValid(), { hdr.s.k, hdr.s.r }, hdr.s.h, HashAlgorithm.csum16);
+    }
+}
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+
+COMMON_WARNINGS = """common.p4(39): [--Wwarn=uninitialized-use] warning: c may be uninitialized
+        hdr.s.h = c;
+                  ^
+common.p4(45): [--Wwarn=uninitialized-use] warning: c2 may be uninitialized
+        hdr.s.h = c2;
+                  ^^
+common.p4(57): [--Wwarn=uninitialized-use] warning: c4 may be uninitialized
+        hdr.s.h = c4;
+                  ^^
+common.p4(60): [--Wwarn=uninitialized-use] warning: d.b may be uninitialized
+        digest<dg_t>(1, d);
+                        ^"""
+
+
 def _run(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess:
     (tmp_path / name).write_text(text)
     return subprocess.run([str(BIN / "pybm-p4c"), "--arch", "v1model", "-o", "x.json", name],
@@ -369,6 +467,12 @@ def test_invalid_header_through_table_actions_like_p4c(tmp_path: Path):
     r = _run(tmp_path, "tables.p4", TABLES_PROGRAM)
     assert r.returncode == 0, r.stderr
     assert r.stderr.rstrip("\n") == TABLES_WARNINGS
+
+
+def test_common_forms_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "common.p4", COMMON_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == COMMON_WARNINGS
 
 
 def test_declaration_shadowing_a_parameter_is_an_error(tmp_path: Path):
