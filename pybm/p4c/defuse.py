@@ -16,8 +16,8 @@ A forward 'may be uninitialized' analysis over each parser and control, field by
 - a header stack element by element at constant indices (a run-time index, `next` or
   `last` writes the whole stack and reads nothing p4c would name; a stack read whole is
   named as the stack); header unions are not tracked;
-- an action's or a function's `out` parameter that may be uninitialized when its body
-  ends: `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
+- an action's, a function's or a control's `out` parameter that may be uninitialized
+  when its body ends: `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
   when 'a' terminates` there, and, after every block's warnings, `y may be uninitialized`
   at the parameter (p4c's later def-use run reads it for the copy-out).
 """
@@ -321,6 +321,10 @@ class UninitChecker:
             if isinstance(loc_decl, ast.VarDecl):
                 self.stmt(loc_decl)
         self.stmt(d.body)
+        for p in d.params:  # (p4c gives this for controls, not for parsers)
+            if p.direction == "out" and self.cur and any(k[0] == id(p) for k in self.cur):
+                self._warn(p.loc, f"out parameter '{p.name}' may be uninitialized when '{d.name}' terminates",
+                           p.name, "uninitialized-out-param", (d.loc, d.name))
 
     def function(self, d: ast.FunctionDecl) -> None:
         """A function is checked once, on its own (an action at each call site)."""

@@ -445,6 +445,61 @@ common.p4(60): [--Wwarn=uninitialized-use] warning: d.b may be uninitialized
                         ^"""
 
 
+# a control's out parameter not set on every path (p4c warns when the control terminates;
+# not for a parser's), a sub-parser filling a header, a tuple, a header from a struct value
+OUTS_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header ethernet_t { bit<48> dst; bit<48> src; bit<16> etype; }
+header s_t { bit<8> k; bit<8> r; bit<8> h; }
+struct headers { ethernet_t eth; s_t s; }
+struct meta_t { bit<8> m; }
+parser Sub(packet_in pkt, out s_t s) {
+    state start { pkt.extract(s); transition accept; }
+}
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    Sub() sub;
+    state start { pkt.extract(hdr.eth); sub.apply(pkt, hdr.s); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control C(in bit<8> a, out bit<8> b, out bit<8> c) {
+    apply {
+        if (a == 1) { b = 1; }
+        c = 2;
+    }
+}
+bit<8> pick(in bit<8> a) {
+    if (a == 1) { return 2; }
+    return 3;
+}
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    C() c;
+    apply {
+        bit<8> o1;
+        bit<8> o2;
+        c.apply(hdr.s.k, o1, o2);
+        hdr.s.r = o1 + o2 + pick(hdr.s.k);
+        s_t tmp;
+        tmp = { 1, 2, 3 };
+        hdr.s = tmp;
+        tuple<bit<8>, bit<8>> tp = { 1, 2 };
+        hdr.s.k = tp[0];
+        sm.egress_spec = 1;
+    }
+}
+control NoEgress(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), NoEgress(), CC(), DP()) main;
+"""
+
+OUTS_WARNINGS = """outs.p4(15): [--Wwarn=uninitialized-out-param] warning: out parameter 'b' may be uninitialized when 'C' terminates
+control C(in bit<8> a, out bit<8> b, out bit<8> c) {
+                                  ^
+outs.p4(15)
+control C(in bit<8> a, out bit<8> b, out bit<8> c) {
+        ^"""
+
+
 def _run(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess:
     (tmp_path / name).write_text(text)
     return subprocess.run([str(BIN / "pybm-p4c"), "--arch", "v1model", "-o", "x.json", name],
@@ -473,6 +528,12 @@ def test_common_forms_like_p4c(tmp_path: Path):
     r = _run(tmp_path, "common.p4", COMMON_PROGRAM)
     assert r.returncode == 0, r.stderr
     assert r.stderr.rstrip("\n") == COMMON_WARNINGS
+
+
+def test_control_out_parameters_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "outs.p4", OUTS_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == OUTS_WARNINGS
 
 
 def test_declaration_shadowing_a_parameter_is_an_error(tmp_path: Path):
