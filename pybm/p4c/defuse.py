@@ -311,7 +311,8 @@ class UninitChecker:
         self.cur = end
 
     # ------------------------------------------------------------ blocks
-    def control(self, d: ast.ControlDecl) -> None:
+    def _enter_block(self, d: ast.ControlDecl | ast.ParserDecl) -> None:
+        """A control's or parser's start: out parameters unset, locals declared."""
         self.cur = set()
         for p in d.params:
             self.names[id(p)] = p.name
@@ -320,6 +321,9 @@ class UninitChecker:
         for loc_decl in d.locals:
             if isinstance(loc_decl, ast.VarDecl):
                 self.stmt(loc_decl)
+
+    def control(self, d: ast.ControlDecl) -> None:
+        self._enter_block(d)
         self.stmt(d.body)
         for p in d.params:  # (p4c gives this for controls, not for parsers)
             if p.direction == "out" and self.cur and any(k[0] == id(p) for k in self.cur):
@@ -332,14 +336,7 @@ class UninitChecker:
         self.body(d, None)
 
     def parser(self, d: ast.ParserDecl) -> None:
-        self.cur = set()
-        for p in d.params:
-            self.names[id(p)] = p.name
-            if p.direction == "out":
-                self.declare(p, getattr(p, "ptype", None))
-        for loc_decl in d.locals:
-            if isinstance(loc_decl, ast.VarDecl):
-                self.stmt(loc_decl)
+        self._enter_block(d)
         states = {s.name: s for s in d.states}
         entry: dict[str, set[Key]] = {"start": set(self.cur)}
         # to a fixed point, quietly; then once more over every reached state, with warnings

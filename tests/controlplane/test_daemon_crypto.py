@@ -49,6 +49,18 @@ def lab8() -> Iterator[NicLab]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def write_config(lab: NicLab, build: Build, tmp_path, sas: list[dict]) -> tuple[str, str]:
+    """(state dir, configuration file) of a daemon with the engine on port 7 and ``sas``."""
+    state, cfg = str(tmp_path / "state"), str(tmp_path / "nic.json")
+    with open(cfg, "w") as f:
+        json.dump({"grpc_addr": lab.grpc_addr, "p4info": build.p4info, "json": build.json,
+                   "nic_macs": [NIC_MAC], "state_dir": state,
+                   "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
+                             "records": 5, "capture": 6, "crypto": 7},
+                   "crypto_iface": lab.outside(7), "sas": sas}, f)
+    return state, cfg
+
+
 def start(lab: NicLab, build: Build, state: str, cfg: str, log: str, *extra: str
           ) -> subprocess.Popen:
     with open(log, "w") as f:
@@ -93,16 +105,9 @@ def decrypted_after(lab: NicLab, seq: int, spi: int = 0x2001) -> bytes:
 
 def test_restart_reloads_the_keys_of_adopted_sas(lab8: NicLab, nic_build: Build,
                                                  tmp_path) -> None:
-    state = str(tmp_path / "state")
-    cfg = str(tmp_path / "nic.json")
-    with open(cfg, "w") as f:
-        json.dump({"grpc_addr": lab8.grpc_addr, "p4info": nic_build.p4info,
-                   "json": nic_build.json, "nic_macs": [NIC_MAC], "state_dir": state,
-                   "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
-                             "records": 5, "capture": 6, "crypto": 7},
-                   "crypto_iface": lab8.outside(7),
-                   "sas": [{"dst": "10.0.0.2", "spi": 0x2001, "key": KEY, "salt": SALT,
-                            "key_index": 7, "install": True}]}, f)
+    state, cfg = write_config(lab8, nic_build, tmp_path,
+                              [{"dst": "10.0.0.2", "spi": 0x2001, "key": KEY, "salt": SALT,
+                                "key_index": 7, "install": True}])
     log1 = str(tmp_path / "daemon1.log")
     first = start(lab8, nic_build, state, cfg, log1)
     second = None
@@ -136,14 +141,7 @@ def test_restart_reloads_the_keys_of_adopted_sas(lab8: NicLab, nic_build: Build,
 
 def test_restart_keeps_the_sas_added_at_run_time(lab8: NicLab, nic_build: Build,
                                                   tmp_path) -> None:
-    state = str(tmp_path / "state")
-    cfg = str(tmp_path / "nic.json")
-    with open(cfg, "w") as f:
-        json.dump({"grpc_addr": lab8.grpc_addr, "p4info": nic_build.p4info,
-                   "json": nic_build.json, "nic_macs": [NIC_MAC], "state_dir": state,
-                   "ports": {"wire": [0, 1], "host_stack": 2, "consumer": 3, "placement": 4,
-                             "records": 5, "capture": 6, "crypto": 7},
-                   "crypto_iface": lab8.outside(7)}, f)
+    state, cfg = write_config(lab8, nic_build, tmp_path, [])
     first = start(lab8, nic_build, state, cfg, str(tmp_path / "daemon1.log"))
     second = None
     try:
