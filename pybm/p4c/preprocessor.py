@@ -33,6 +33,8 @@ class PreprocessedSource:
     text: str
     # line_map[i] is the (file, line) of output line i+1
     line_map: list[tuple[str, int]] = field(default_factory=list)
+    # file -> line -> that line after macro expansion
+    expanded: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def loc(self, line: int, col: int) -> SourceLoc:
         if 1 <= line <= len(self.line_map):
@@ -187,6 +189,8 @@ class Preprocessor:
         self.once: set[str] = set()
         self.out_lines: list[str] = []
         self.line_map: list[tuple[str, int]] = []
+        # file -> line -> the line after macro expansion (what p4c shows under a warning)
+        self.expanded: dict[str, dict[int, str]] = {}
         self.depth = 0
 
     # -- public -----------------------------------------------------------
@@ -195,11 +199,11 @@ class Preprocessor:
         if not p.is_file():
             raise CompileError(SourceLoc(path, 0, 0), "cannot open source file")
         self._process(p, str(path))
-        return PreprocessedSource("\n".join(self.out_lines) + "\n", self.line_map)
+        return PreprocessedSource("\n".join(self.out_lines) + "\n", self.line_map, self.expanded)
 
     def run_text(self, text: str, fname: str = "<input>") -> PreprocessedSource:
         self._process_text(text, fname, Path.cwd())
-        return PreprocessedSource("\n".join(self.out_lines) + "\n", self.line_map)
+        return PreprocessedSource("\n".join(self.out_lines) + "\n", self.line_map, self.expanded)
 
     # -- internals --------------------------------------------------------
     def _process(self, path: Path, display: str) -> None:
@@ -235,7 +239,10 @@ class Preprocessor:
         # stack of (active, any_branch_taken, seen_else, loc)
         stack: list[list] = []
         active = True
-        for lineno, line in lines:
+        idx = 0
+        while idx < len(lines):
+            lineno, line = lines[idx]
+            idx += 1
             m = _DIRECTIVE.match(line)
             loc = SourceLoc(fname, lineno, 1)
             if m:
@@ -295,8 +302,32 @@ class Preprocessor:
                 self.out_lines.append("")
                 self.line_map.append((fname, lineno))
                 continue
-            self.out_lines.append(self._expand(line, loc) if active else "")
+            if not active:
+                self.out_lines.append("")
+                self.line_map.append((fname, lineno))
+                continue
+            # a macro invocation whose arguments go on over the next lines (as cpp
+            # allows): the expansion goes on the first line, the lines it took stay
+            # empty so the line numbers after it keep matching
+            taken = 0
+            while True:
+                try:
+                    expanded = self._expand(line, loc)
+                    break
+                except _Unterminated:
+                    nxt = idx + taken
+                    if nxt >= len(lines) or _DIRECTIVE.match(lines[nxt][1]):
+                        raise CompileError(loc, "unterminated macro invocation") from None
+                    line = line + " " + lines[nxt][1]
+                    taken += 1
+            self.out_lines.append(expanded)
             self.line_map.append((fname, lineno))
+            if taken or expanded != line:
+                self.expanded.setdefault(fname, {})[lineno] = expanded
+            for k in range(taken):
+                self.out_lines.append("")
+                self.line_map.append((fname, lines[idx + k][0]))
+            idx += taken
         if stack:
             raise CompileError(stack[-1][3], "unterminated conditional directive")
         self.depth -= 1
@@ -428,7 +459,11 @@ class Preprocessor:
             else:
                 cur.append(c)
             i += 1
-        raise CompileError(loc, "unterminated macro invocation")
+        raise _Unterminated(loc, "unterminated macro invocation")
+
+
+class _Unterminated(CompileError):
+    """A macro's argument list that does not end on its line (the caller joins the next)."""
 
 
 def preprocess_file(path: str, include_dirs: list[str] | None = None,

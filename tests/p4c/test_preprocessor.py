@@ -71,3 +71,20 @@ def test_macros_not_expanded_in_strings_and_comments():
     out = Preprocessor().run_text('#define X 1\n@name("X") // X\nX\n').text
     assert '@name("X")' in out
     assert out.split("\n")[2].strip() == "1"
+
+
+def test_macro_arguments_over_several_lines():
+    # cpp collects a function-like macro's arguments across lines; the expansion stays on
+    # the invocation's line and the lines it took stay empty, so later lines keep their numbers
+    text = "#define TWO(a, b) bit<8> a = 2; bit<8> b = 3;\nTWO(u1,\n    u2)\nafter\n"
+    src = Preprocessor().run_text(text, "m.p4")
+    out = lines(src)
+    assert out[1] == "bit<8> u1 = 2; bit<8> u2 = 3;" and out[2] == "" and out[3] == "after"
+    assert src.loc(4, 1).line == 4
+    assert src.expanded["m.p4"][2] == "bit<8> u1 = 2; bit<8> u2 = 3;"
+
+
+def test_macro_arguments_never_closed_is_located():
+    with pytest.raises(CompileError) as e:
+        Preprocessor().run_text("#define F(a) a\nF(1,\n2\n#define G 1\n", "m.p4")
+    assert str(e.value) == "m.p4:2:1: error: unterminated macro invocation"
