@@ -18,6 +18,8 @@ from .errors import CompileError, SourceLoc
 BUILTIN_INCLUDE_DIR = Path(__file__).parent / "p4include"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a macro body's tokens: string literals, '##', '#', names, numbers, blanks, one char
+_BODY_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|##|#|[A-Za-z_][A-Za-z0-9_]*|[0-9][A-Za-z0-9_]*|\s+|.')
 _DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]+)?(.*)$")
 
 
@@ -349,8 +351,10 @@ class Preprocessor:
             if close < 0:
                 raise CompileError(loc, "missing ')' in macro parameter list")
             params = [p.strip() for p in after[1:close].split(",") if p.strip()]
+            if params and params[-1] == "...":
+                params[-1] = "__VA_ARGS__"  # variadic: the rest of the arguments
             for p in params:
-                if not _IDENT.fullmatch(p):
+                if not _IDENT.fullmatch(p) or (p == "__VA_ARGS__" and p is not params[-1]):
                     raise CompileError(loc, f"invalid macro parameter '{p}'")
             self.macros[name] = Macro(name, after[close + 1:].strip(), params)
         else:
@@ -384,7 +388,7 @@ class Preprocessor:
         return bool(_CondExprParser(expr, loc).parse())
 
     def _expand(self, text: str, loc: SourceLoc, disabled: frozenset = frozenset()) -> str:
-        if not self.macros or not _IDENT.search(text):
+        if (not self.macros and "__" not in text) or not _IDENT.search(text):
             return text
         out: list[str] = []
         i, n = 0, len(text)
@@ -402,12 +406,16 @@ class Preprocessor:
                 assert m
                 word = m.group(0)
                 i = m.end()
+                if word in ("__LINE__", "__FILE__") and word not in self.macros:
+                    out.append(str(loc.line) if word == "__LINE__" else '"' + loc.file + '"')
+                    continue
                 macro = self.macros.get(word)
                 if macro is None or word in disabled or (i - len(word) > 0 and text[i - len(word) - 1].isdigit()):
                     out.append(word)
                     continue
                 if macro.params is None:
-                    out.append(self._expand(macro.body, loc, disabled | {word}))
+                    body = self._substitute(macro.body, {}, str) if "##" in macro.body else macro.body
+                    out.append(self._expand(body, loc, disabled | {word}))
                     continue
                 j = i
                 while j < n and text[j] in " \t":
@@ -418,10 +426,16 @@ class Preprocessor:
                 args, end = self._macro_args(text, j, loc)
                 if len(args) == 1 and not args[0].strip() and not macro.params:
                     args = []
-                if len(args) != len(macro.params):
-                    raise CompileError(loc, f"macro '{word}' expects {len(macro.params)} arguments, got {len(args)}")
-                expanded_args = {p: self._expand(a.strip(), loc, disabled) for p, a in zip(macro.params, args)}
-                body = _IDENT.sub(lambda mm, ea=expanded_args: ea.get(mm.group(0), mm.group(0)), macro.body)
+                params = macro.params
+                if params and params[-1] == "__VA_ARGS__":
+                    if len(args) < len(params) - 1:
+                        raise CompileError(loc, f"macro '{word}' expects at least {len(params) - 1} arguments, "
+                                                f"got {len(args)}")
+                    args = args[:len(params) - 1] + [",".join(args[len(params) - 1:])]
+                elif len(args) != len(params):
+                    raise CompileError(loc, f"macro '{word}' expects {len(params)} arguments, got {len(args)}")
+                raw = {p: a.strip() for p, a in zip(params, args)}
+                body = self._substitute(macro.body, raw, lambda a: self._expand(a, loc, disabled))
                 out.append(self._expand(body, loc, disabled | {word}))
                 i = end
                 continue
@@ -432,6 +446,44 @@ class Preprocessor:
                 i = m.end()
                 continue
             out.append(c)
+            i += 1
+        return "".join(out)
+
+    @staticmethod
+    def _substitute(body: str, raw: dict[str, str], expand) -> str:
+        """A function-like macro's body with its arguments put in, as cpp does: '#p' is
+        the argument as a string literal, 'a ## b' pastes the two (unexpanded) operands
+        together, any other parameter is its argument fully macro-expanded."""
+        toks = [t for t in _BODY_TOKEN.findall(body)]
+        out: list[str] = []
+        i = 0
+
+        def next_solid(k: int) -> int:
+            while k < len(toks) and toks[k].isspace():
+                k += 1
+            return k
+        while i < len(toks):
+            t = toks[i]
+            if t == "#" and next_solid(i + 1) < len(toks) and toks[next_solid(i + 1)] in raw:
+                j = next_solid(i + 1)
+                text = re.sub(r"\s+", " ", raw[toks[j]])
+                out.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                i = j + 1
+                continue
+            if t == "##":
+                while out and out[-1].isspace():
+                    out.pop()
+                j = next_solid(i + 1)
+                if j < len(toks):
+                    nxt = toks[j]
+                    out.append(raw[nxt] if nxt in raw else nxt)
+                i = j + 1
+                continue
+            if t in raw:
+                j = next_solid(i + 1)
+                out.append(raw[t] if j < len(toks) and toks[j] == "##" else expand(raw[t]))
+            else:
+                out.append(t)
             i += 1
         return "".join(out)
 

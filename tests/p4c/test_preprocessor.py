@@ -88,3 +88,18 @@ def test_macro_arguments_never_closed_is_located():
     with pytest.raises(CompileError) as e:
         Preprocessor().run_text("#define F(a) a\nF(1,\n2\n#define G 1\n", "m.p4")
     assert str(e.value) == "m.p4:2:1: error: unterminated macro invocation"
+
+
+def test_stringify_paste_variadic_and_builtin_macros():
+    # expected output: GNU cpp -P on the same text
+    text = ('#define X 1\n#define S(a) #a\n#define XS(a) S(a)\nS(X) XS(X) S( a  "q"  b )\n'
+            '#define P(a,b) a##b\n#define Y 2\nP(X, Y) P(,v) P(u,)\n#define OB pre ## fix\nOB\n'
+            '#define V2(f, ...) f(__VA_ARGS__)\nV2(g) V2(g, 1) V2(g,1,(2,3))\n__LINE__ __FILE__\n')
+    out = [ln for ln in lines(Preprocessor().run_text(text, "m.p4")) if ln]
+    assert out == ['"X" "1" "a \\"q\\" b"', "XY v u", "prefix", "g() g(1) g(1,(2,3))", '12 "m.p4"']
+
+
+def test_variadic_macro_needs_its_named_arguments():
+    with pytest.raises(CompileError) as e:
+        Preprocessor().run_text("#define V(a, b, ...) a\nV(1)\n", "m.p4")
+    assert str(e.value) == "m.p4:2:1: error: macro 'V' expects at least 2 arguments, got 1"
