@@ -59,7 +59,7 @@ from p4nic.cryptoframe import (
     KEY_SIZES,
     SALT_SIZE,
 )
-from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
+from p4nic.rawsock import RawPortWorker
 
 log = logging.getLogger("p4nic.crypto")
 
@@ -369,33 +369,15 @@ class CryptoEngine(RawPortWorker):
         log.info("crypto engine on %s%s", self.iface,
                  f" in netns {self.netns}" if self.netns else "")
 
-    def _read(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        handle = self.handle
-        while not self._stop.is_set():
-            ready, _, _ = select.select([sock], [], [], 0.05)
-            if not ready:
-                continue
-            for _ in range(256):                      # drain a burst, then look at stop
-                try:
-                    data, pkttype = recv_frame(sock)
-                except BlockingIOError:
-                    break
-                except OSError as e:
-                    if not self._stop.is_set():
-                        log.error("crypto socket %s: %s", self.iface, e)
-                    return
-                if pkttype == PACKET_OUTGOING:        # our own answers
-                    continue
-                try:
-                    answer = handle(data)
-                except Exception:                     # never let one frame stop the engine
-                    self.reasons["error: engine exception"] += 1
-                    log.exception("crypto frame of %d bytes", len(data))
-                    continue
-                if answer is not None:
-                    self._send(sock, answer)
+    def _frame(self, data: bytes) -> None:
+        answer = self.handle(data)
+        if answer is not None:
+            assert self._sock is not None
+            self._send(self._sock, answer)
+
+    def _frame_failed(self, data: bytes) -> None:
+        self.reasons["error: engine exception"] += 1
+        log.exception("crypto frame of %d bytes", len(data))
 
     def _send(self, sock: socket.socket, answer: bytes) -> None:
         for _ in range(2):

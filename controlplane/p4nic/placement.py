@@ -43,7 +43,6 @@ thread (or one caller of ``process()``) may produce into the completion queue.
 from __future__ import annotations
 
 import logging
-import select
 import socket
 import struct
 import threading
@@ -53,7 +52,7 @@ from collections.abc import Callable
 
 from p4nic import p4names as n
 from p4nic.hostmem import HostMemory
-from p4nic.rawsock import PACKET_OUTGOING, RawPortWorker, recv_frame
+from p4nic.rawsock import RawPortWorker
 from p4nic.shmring import CQE_SIZE, CompletionQueue, CqEntry, completion_from_bytes
 
 log = logging.getLogger("p4nic.placement")
@@ -251,32 +250,18 @@ class PlacementAgent(RawPortWorker):
         log.info("placement agent reading %s%s", self.iface,
                  f" in netns {self.netns}" if self.netns else "")
 
-    def _read(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        process = self.process
-        while not self._stop.is_set():
-            if self._backlog:
-                self.flush_backlog()
-            ready, _, _ = select.select([sock], [], [], 0.05)
-            if not ready:
-                continue
-            for _ in range(512):                      # drain a burst, then look at stop
-                try:
-                    data, pkttype = recv_frame(sock)
-                except BlockingIOError:
-                    break
-                except OSError as e:
-                    if not self._stop.is_set():
-                        log.error("placement socket %s: %s", self.iface, e)
-                    return
-                if pkttype == PACKET_OUTGOING:
-                    continue
-                try:
-                    process(data)
-                except Exception:                     # never let one frame stop the agent
-                    self.malformed += 1
-                    log.exception("placement frame of %d bytes", len(data))
+    BURST = 512
+
+    def _idle(self) -> None:
+        if self._backlog:
+            self.flush_backlog()
+
+    def _frame(self, data: bytes) -> None:
+        self.process(data)
+
+    def _frame_failed(self, data: bytes) -> None:
+        self.malformed += 1
+        log.exception("placement frame of %d bytes", len(data))
 
     def stats(self) -> dict[str, int]:
         """Every counter, plus the backlog depth now and the kernel's socket drops."""

@@ -12,7 +12,9 @@ not import pybm, so the few lines live here too.)
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
+import select
 import socket
 import struct
 import threading
@@ -31,6 +33,8 @@ MAX_FRAME = 65536
 PACKET_STATISTICS = 6
 SO_RCVBUFFORCE = 33
 CLONE_NEWNET = 0x40000000
+
+log = logging.getLogger("p4nic.rawsock")
 
 
 def open_raw(iface: str, rcvbuf: int | None = None, promiscuous: bool = False) -> socket.socket:
@@ -108,7 +112,8 @@ def open_raw_in_netns(iface: str, netns: str | None = None, rcvbuf: int | None =
 class RawPortWorker:
     """A raw socket on one interface served by a reader thread (the placement agent,
     the crypto engine): opening it (in a namespace, with a receive buffer beyond
-    net.core.rmem_max where root may), stopping, the kernel's drop count."""
+    net.core.rmem_max where root may), reading it in bursts (``_frame`` per frame),
+    stopping, the kernel's drop count."""
 
     _sock: socket.socket | None = None
     _thread: threading.Thread | None = None
@@ -120,8 +125,43 @@ class RawPortWorker:
     rcvbuf: int
     promiscuous: bool
 
-    def _read(self) -> None:
+    BURST = 256          # frames read in a row before looking at stop (and _idle) again
+
+    def _frame(self, data: bytes) -> None:
+        """Serve one received frame (not our own transmissions)."""
         raise NotImplementedError
+
+    def _frame_failed(self, data: bytes) -> None:
+        """_frame raised: count it (the subclass) and go on with the next frame."""
+        log.exception("%s: frame of %d bytes", self.THREAD_NAME, len(data))
+
+    def _idle(self) -> None:
+        """Called before each wait for frames."""
+
+    def _read(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        serve = self._frame
+        while not self._stop.is_set():
+            self._idle()
+            ready, _, _ = select.select([sock], [], [], 0.05)
+            if not ready:
+                continue
+            for _ in range(self.BURST):
+                try:
+                    data, pkttype = recv_frame(sock)
+                except BlockingIOError:
+                    break
+                except OSError as e:
+                    if not self._stop.is_set():
+                        log.error("%s socket %s: %s", self.THREAD_NAME, self.iface, e)
+                    return
+                if pkttype == PACKET_OUTGOING:        # our own transmissions
+                    continue
+                try:
+                    serve(data)
+                except Exception:                     # never let one frame stop the reader
+                    self._frame_failed(data)
 
     def start(self) -> None:
         """Open the interface and serve its frames in the reader thread (``_read``)."""
