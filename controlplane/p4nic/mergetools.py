@@ -33,9 +33,14 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p4nic.control import ControlClient, DaemonNotRunning
+
+if TYPE_CHECKING:
+    from p4nic.hostmem import HostMemory
+    from p4nic.placement import PlacementAgent
+    from p4nic.shmring import CompletionQueue
 
 ETH_P_ALL = 0x0003
 
@@ -371,20 +376,27 @@ def merge_recv(backend: Backend, iface: str, out_dir: str, group: dict[str, Any]
         result.frames.sort(key=lambda r: r["frame"])
         result.counters = backend.call("merge.counters", group=group["group"])
     finally:
-        agent.stop()
-        result.agent = agent.stats()
-        if created:
-            try:
-                backend.call("merge.group.del", group=group["group"])
-            except Exception as e:   # the switch may be gone; the result still stands
-                print(f"p4nic merge-recv: could not remove group: {e}", file=sys.stderr)
-        cq.close()
-        memory.close()
+        _end_receive(result, agent, backend, group["group"] if created else None, cq, memory)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump({"group": group, "streams": streams, "complete": result.complete,
                    "error_completions": result.errors, "frames": result.frames,
                    "nic_counters": result.counters, "agent": result.agent}, f, indent=1)
     return result
+
+
+def _end_receive(result: RecvResult, agent: PlacementAgent, backend: Backend,
+                 created_group: int | None, cq: CompletionQueue, memory: HostMemory) -> None:
+    """A receive's end, however it ends: the agent stopped (its counters kept in the
+    result), the group removed if the receive created it, the queue and memory closed."""
+    agent.stop()
+    result.agent = agent.stats()
+    if created_group is not None:
+        try:
+            backend.call("merge.group.del", group=created_group)
+        except Exception as e:   # the switch may be gone; the result still stands
+            print(f"p4nic merge-recv: could not remove group: {e}", file=sys.stderr)
+    cq.close()
+    memory.close()
 
 
 def check_received(out_dir: str, plan: SendPlan, imps: list[Impairment], seed: int,
@@ -505,15 +517,7 @@ def merge_recv_cyclic(backend: Backend, iface: str, out_dir: str, group: dict[st
             chunks = [c for c in chunks if c[0] + c[1] > start]
         result.counters = backend.call("merge.counters", group=group["group"])
     finally:
-        agent.stop()
-        result.agent = agent.stats()
-        if created:
-            try:
-                backend.call("merge.group.del", group=group["group"])
-            except Exception as e:   # the switch may be gone; the result still stands
-                print(f"p4nic merge-recv: could not remove group: {e}", file=sys.stderr)
-        cq.close()
-        memory.close()
+        _end_receive(result, agent, backend, group["group"] if created else None, cq, memory)
     with open(os.path.join(out_dir, "manifest.json"), "w") as fh:
         json.dump({"group": group, "streams": streams, "cyclic_ring_slices": ring_slices,
                    "complete": result.complete, "incomplete": result.errors,
