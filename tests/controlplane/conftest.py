@@ -8,14 +8,12 @@ import os
 import select
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from conftest import Build  # tests/conftest.py (pytest puts tests/ on sys.path)
 from p4nic.driver import NicDriver, PortMap
 from p4nic.lab import NicLab
 
@@ -26,34 +24,6 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-@dataclass(frozen=True)
-class Build:
-    json: str
-    p4info: str
-
-
-@pytest.fixture(scope="session")
-def nic_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """p4src/p4nic.p4 compiled by the project's compiler (pybm-p4c, as `make build`).
-
-    P4NIC_BUILD_DIR=DIR uses DIR/p4nic.json and DIR/p4nic.p4info.txtpb instead
-    (e.g. the output of the real p4c-bm2-ss).
-    """
-    prebuilt = os.environ.get("P4NIC_BUILD_DIR")
-    if prebuilt:
-        return Build(os.path.join(prebuilt, "p4nic.json"),
-                     os.path.join(prebuilt, "p4nic.p4info.txtpb"))
-    out = tmp_path_factory.mktemp("p4nic-build")
-    json_path, p4info = str(out / "p4nic.json"), str(out / "p4nic.p4info.txtpb")
-    compiler = os.path.join(os.path.dirname(sys.executable), "pybm-p4c")
-    done = subprocess.run([compiler, "--arch", "v1model", "-I", os.path.join(REPO, "p4src"),
-                           "-o", json_path, "--p4runtime-files", p4info,
-                           os.path.join(REPO, "p4src", "p4nic.p4")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, f"p4nic.p4 does not compile:\n{done.stderr}"
-    return Build(json_path, p4info)
-
-
 def need_root() -> None:
     if os.geteuid() != 0:
         pytest.fail("needs root: network namespaces and raw sockets")
@@ -62,13 +32,12 @@ def need_root() -> None:
             pytest.fail(f"needs {tool}")
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[NicLab]:
-    """pybm-switch (no program yet) in its own namespace, ports 0-6 on veth pairs."""
+def _running_lab(netns: str, prefix: str, workdir_prefix: str,
+                 loop: tuple[int, int] | None = None) -> Iterator[NicLab]:
     need_root()
     tag = os.getpid() % 100000
-    workdir = tempfile.mkdtemp(prefix="p4nic-lab-")
-    nl = NicLab(netns=f"p4nic-t{tag}", prefix=f"t{tag}p", workdir=workdir)
+    workdir = tempfile.mkdtemp(prefix=workdir_prefix)
+    nl = NicLab(netns=f"{netns}{tag}", prefix=f"{prefix}{tag}p", workdir=workdir, loop=loop)
     try:
         nl.create()
         nl.start_switch()
@@ -76,6 +45,12 @@ def lab() -> Iterator[NicLab]:
     finally:
         nl.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[NicLab]:
+    """pybm-switch (no program yet) in its own namespace, ports 0-6 on veth pairs."""
+    yield from _running_lab("p4nic-t", "t", "p4nic-lab-")
 
 
 PORTS = PortMap(wire=(0, 1), host_stack=2, consumer=3, placement=4, records=5, capture=6,
@@ -87,17 +62,7 @@ LOOP = (8, 9)
 def loop_lab() -> Iterator[NicLab]:
     """pybm-switch with ports 0-6 on veth pairs and 8, 9 looped back to each other (one
     veth pair, both ends on the switch: fragment reassembly's loopback)."""
-    need_root()
-    tag = os.getpid() % 100000
-    workdir = tempfile.mkdtemp(prefix="p4nic-reasm-")
-    nl = NicLab(netns=f"p4nic-r{tag}", prefix=f"r{tag}p", workdir=workdir, loop=LOOP)
-    try:
-        nl.create()
-        nl.start_switch()
-        yield nl
-    finally:
-        nl.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    yield from _running_lab("p4nic-r", "r", "p4nic-reasm-", loop=LOOP)
 
 
 @pytest.fixture

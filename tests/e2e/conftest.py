@@ -8,39 +8,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import pytest
+from conftest import Build  # noqa: F401  (tests/conftest.py, on sys.path by pytest: re-exported)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TOPO = os.path.join(REPO, "topo")
 if TOPO not in sys.path:
     sys.path.append(TOPO)      # after site-packages: topo/ptf.py must not shadow ptf
 TARGET = os.environ.get("P4NIC_TARGET", "pybm")
-
-
-@dataclass(frozen=True)
-class Build:
-    json: str
-    p4info: str
-
-
-@pytest.fixture(scope="session")
-def nic_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """p4src/p4nic.p4 compiled by pybm-p4c (or DIR/p4nic.json of P4NIC_BUILD_DIR)."""
-    prebuilt = os.environ.get("P4NIC_BUILD_DIR")
-    if prebuilt:
-        return Build(os.path.join(prebuilt, "p4nic.json"),
-                     os.path.join(prebuilt, "p4nic.p4info.txtpb"))
-    out = tmp_path_factory.mktemp("p4nic-build")
-    json_path, p4info = str(out / "p4nic.json"), str(out / "p4nic.p4info.txtpb")
-    compiler = os.path.join(os.path.dirname(sys.executable), "pybm-p4c")
-    done = subprocess.run([compiler, "--arch", "v1model", "-I", os.path.join(REPO, "p4src"),
-                           "-o", json_path, "--p4runtime-files", p4info,
-                           os.path.join(REPO, "p4src", "p4nic.p4")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, f"p4nic.p4 does not compile:\n{done.stderr}"
-    return Build(json_path, p4info)
 
 
 def need_mininet() -> None:
