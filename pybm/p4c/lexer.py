@@ -3,7 +3,9 @@
 P4's grammar needs the lexer to tell type names (TYPE_IDENTIFIER) from other
 identifiers, as p4c's lexer does with the parser's symbol table. Here a first
 scan collects every declared type name (header, struct, enum, typedef, extern,
-control, parser, package) and type parameters are tracked with their scope.
+control, parser, package); type parameters are tracked with their scope, and so
+are the objects (variables, constants, instances, parameters) whose names hide
+a type name in their scope, as p4c's symbol table has them (lexscope.py).
 The lexer also disambiguates '<' and '>': type-argument brackets versus
 comparison and shift operators, so the LALR grammar stays conflict free.
 """
@@ -16,6 +18,7 @@ from lark import Token
 from lark.lexer import Lexer
 
 from .errors import CompileError, SourceLoc
+from .lexscope import declaration_at, parameter_names, skip_balanced
 
 KEYWORDS = {
     "abstract": "ABSTRACT", "action": "ACTION", "actions": "ACTIONS", "apply": "APPLY",
@@ -155,22 +158,23 @@ def _raw_tokens(text: str, loc_of) -> list[RawToken]:
     return toks
 
 
-def _collect_type_names(toks: list[RawToken]) -> set[str]:
-    names: set[str] = set()
+def _collect_type_names(toks: list[RawToken]) -> dict[str, RawToken]:
+    """Every top-level type name, with the token that first declares it."""
+    names: dict[str, RawToken] = {}
     n = len(toks)
     for i, t in enumerate(toks):
         k = t.kind
         if k in _DECL_KW and i + 1 < n and toks[i + 1].kind == "IDENTIFIER":
-            names.add(toks[i + 1].text)
+            names.setdefault(toks[i + 1].text, toks[i + 1])
         elif k == "ENUM":
             # enum [bit<W>] Name
             j = i + 1
             while j < n and toks[j].kind != "{":
                 j += 1
             if toks[j - 1].kind == "IDENTIFIER":
-                names.add(toks[j - 1].text)
+                names.setdefault(toks[j - 1].text, toks[j - 1])
         elif k == "EXTERN" and i + 2 < n and toks[i + 1].kind == "IDENTIFIER" and toks[i + 2].kind in ("{", "<"):
-            names.add(toks[i + 1].text)
+            names.setdefault(toks[i + 1].text, toks[i + 1])
         elif k in ("TYPEDEF", "TYPE") and (i == 0 or toks[i - 1].kind != "."):
             depth = 0
             j = i + 1
@@ -183,7 +187,7 @@ def _collect_type_names(toks: list[RawToken]) -> set[str]:
                     break
                 j += 1
             if j < n and toks[j - 1].kind == "IDENTIFIER":
-                names.add(toks[j - 1].text)
+                names.setdefault(toks[j - 1].text, toks[j - 1])
     return names
 
 
@@ -193,19 +197,60 @@ class P4Lexer:
     def __init__(self, text: str, loc_of) -> None:
         self.text = text
         self.loc_of = loc_of
+        # errors p4c's parser reports without stopping (a name declared as a type and
+        # as an object at top level), in source order
+        self.errors: list[CompileError] = []
+        self._error_pos: list[int] = []
+
+    def _redeclared(self, name: RawToken, previous: RawToken) -> None:
+        later, earlier = (name, previous) if name.pos > previous.pos else (previous, name)
+        err = CompileError(self.loc_of(later.line, later.col), f"Re-declaration of {later.text} with "
+                           f"different type: {self.loc_of(earlier.line, earlier.col)}")
+        k = sum(1 for p in self._error_pos if p < later.pos)
+        self._error_pos.insert(k, later.pos)
+        self.errors.insert(k, err)
 
     def tokens(self) -> Iterator[Token]:
         raw = _raw_tokens(self.text, self.loc_of)
         global_types = _collect_type_names(raw)
         # type parameter scopes: (names, brace depth at declaration)
         scopes: list[tuple[set[str], int]] = []
+        # object scopes, one per open brace (and the top level): (depth, names); an
+        # object hides a type of its name from the token after its declaration on
+        frames: list[tuple[int, set[str]]] = [(0, set())]
+        brace_kinds: list[str] = []  # per open '{': 'stmt', 'expr' or 'other'
+        brace_hint: str | None = None  # the kind the next '{' opens, from a keyword
+        pending_objs: set[str] = set()  # parameters declared in the next '{' scope
+        pending_decls: dict[int, tuple[int, str]] = {}  # declared after raw[i]: (name index, kind)
+        param_list_at: int | None = None  # raw index of a '(' whose parameters are declared
+        want_params = False  # a control or parser declaration's parameter list comes next
+        paren_owners: list[str] = []  # the token kind before each open '('
+        last_closed = ""  # the token kind before the last closed '('
+        stmt_start = True
         brackets: list[str] = []  # 'T' type-argument '<', '(' or '['
         depth = 0
         out_kinds: list[str] = []
         n = len(raw)
 
         def is_type(name: str) -> bool:
-            return name in global_types or any(name in s for s, _ in scopes)
+            obj_depth = -1
+            for d, names in reversed(frames):
+                if name in names:
+                    obj_depth = d
+                    break
+            for s, d in reversed(scopes):
+                if name in s:
+                    if d + 0.5 > obj_depth:
+                        return True
+                    break
+            return obj_depth < 0 and name in global_types
+
+        def declare_object(j: int) -> None:
+            name = raw[j].text
+            if depth == 0 and name in global_types:
+                self._redeclared(raw[j], global_types[name])
+                return
+            frames[-1][1].add(name)
 
         def type_param_list_at(j: int, declaring: bool = False) -> tuple[list[str], int] | None:
             """If raw[j] is '<' starting 'Ident, Ident, ...>' of unknown names (any names when
@@ -254,6 +299,18 @@ class P4Lexer:
             t = raw[i]
             kind = t.kind
             text = t.text
+            if stmt_start and kind not in ("ANNOTATION_NAME", "ANNOTATION_BODY"):
+                stmt_start = False
+                ctx = brace_kinds[-1] if brace_kinds else "top"
+                decl = declaration_at(raw, i, is_type, ctx == "top") if ctx in ("stmt", "top") else None
+                if decl is not None:
+                    name_at, end_at, what = decl
+                    pending_decls[end_at] = (name_at, what)
+                    if what == "function":
+                        j = name_at + 1
+                        if raw[j].kind == "<":
+                            j = skip_balanced(raw, j)
+                        param_list_at = j
             if kind == "IDENTIFIER":
                 kind = "TYPE_IDENTIFIER" if is_type(text) else "IDENTIFIER"
             elif kind == "<" and i + 1 < n and raw[i + 1].pos == t.pos + 1 and raw[i + 1].kind in ("<", "="):
@@ -310,23 +367,62 @@ class P4Lexer:
                 else:
                     kind = ">"
             elif kind in ("(", "["):
+                if kind == "(":
+                    paren_owners.append(out_kinds[-1] if out_kinds else "")
+                    if (want_params and "(" not in brackets) or param_list_at == i:
+                        pending_objs.update(raw[j].text for j in parameter_names(raw, i))
+                        want_params = False
+                        param_list_at = None
                 brackets.append(kind)
             elif kind in (")", "]"):
                 while brackets and brackets[-1] == "T":
                     brackets.pop()
                 if brackets:
                     brackets.pop()
+                if kind == ")" and paren_owners:
+                    last_closed = paren_owners.pop()
             elif kind == "{":
+                prev = out_kinds[-1] if out_kinds else ""
+                if (brace_kinds and brace_kinds[-1] == "expr") or prev in ("=", "(", ",", "?", "RETURN"):
+                    brace_kinds.append("expr")
+                elif prev == ":":
+                    brace_kinds.append("stmt")
+                elif prev == ")" and last_closed in ("SELECT", "SWITCH"):
+                    brace_kinds.append("other")
+                else:
+                    brace_kinds.append(brace_hint or "stmt")
+                brace_hint = None
                 depth += 1
+                frames.append((depth, pending_objs))
+                pending_objs = set()
+                stmt_start = True
             elif kind == "}":
                 depth -= 1
                 while scopes and scopes[-1][1] >= depth:
                     scopes.pop()
+                while len(frames) > 1 and frames[-1][0] > depth:
+                    frames.pop()
+                if brace_kinds:
+                    brace_kinds.pop()
+                stmt_start = True
             elif kind == ";":
                 while scopes and scopes[-1][1] == depth:
                     scopes.pop()
+                if "(" not in brackets and "[" not in brackets:
+                    stmt_start = True
+                    brace_hint = None
+                    pending_objs = set()
+                    want_params = False
+            elif kind in ("HEADER", "STRUCT", "HEADER_UNION", "ENUM", "EXTERN", "TABLE"):
+                brace_hint = "other"
+            elif kind in ("ERROR", "MATCH_KIND") and i + 1 < n and raw[i + 1].kind == "{":
+                brace_hint = "other"
+            elif kind in ("CONTROL", "PARSER"):
+                want_params = True
             out_kinds.append(kind)
             yield Token(kind, text, t.pos, t.line, t.col, t.line, t.col + len(text), t.pos + len(text))
+            if i in pending_decls:
+                declare_object(pending_decls.pop(i)[0])
             i += 1
 
 
@@ -337,6 +433,7 @@ class LarkP4Lexer(Lexer):
     loc_of = staticmethod(lambda line, col: SourceLoc("<input>", line, col))
     terminal_map: dict[str, str] = {}
     history: list = []  # the last tokens handed to the parser, for error messages
+    errors: list[CompileError] = []  # the errors the lexer found without stopping
 
     def __init__(self, lexer_conf) -> None:  # noqa: D107 - lark interface
         pass
@@ -344,7 +441,9 @@ class LarkP4Lexer(Lexer):
     def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
         tmap = LarkP4Lexer.terminal_map
         hist = LarkP4Lexer.history = []
-        for tok in P4Lexer(data, LarkP4Lexer.loc_of).tokens():
+        lexer = P4Lexer(data, LarkP4Lexer.loc_of)
+        LarkP4Lexer.errors = lexer.errors
+        for tok in lexer.tokens():
             name = tmap.get(tok.type, tok.type)
             t = Token(name, tok.value, tok.start_pos, tok.line, tok.column,
                       tok.end_line, tok.end_column, tok.end_pos)

@@ -13,7 +13,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
-from .errors import CompileError, SourceLoc
+from .errors import CompileError, SourceLoc, raise_all
 from .lexer import LarkP4Lexer
 from .literals import parse_int_literal
 from .preprocessor import PreprocessedSource
@@ -69,9 +69,28 @@ def _describe(tok: Token) -> str:
 def parse_program(src: PreprocessedSource) -> ast.Program:
     lark = _lark()
     LarkP4Lexer.loc_of = staticmethod(src.loc)  # type: ignore[assignment]
+    LarkP4Lexer.errors = []
     try:
         tree = lark.parse(src.text)
-    except UnexpectedToken as e:
+    except CompileError as e:
+        raise_all([*LarkP4Lexer.errors, e])
+        raise
+    except (UnexpectedToken, UnexpectedCharacters, UnexpectedInput) as e:
+        # like p4c's parser: the errors found so far and the first syntax error
+        raise_all([*LarkP4Lexer.errors, _syntax_error(e, src)])
+        raise
+    # like p4c, errors of the parser's symbol table stop the compilation after parsing
+    raise_all(LarkP4Lexer.errors)
+    try:
+        return _ToAst(src).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, CompileError):
+            raise e.orig_exc from None
+        raise
+
+
+def _syntax_error(e: UnexpectedInput, src: PreprocessedSource) -> CompileError:
+    if isinstance(e, UnexpectedToken):
         tok = e.token
         hist = list(LarkP4Lexer.history)
         if hist and hist[-1] is tok:
@@ -79,21 +98,14 @@ def parse_program(src: PreprocessedSource) -> ast.Program:
         if len(hist) >= 2 and hist[-2].type == "IDENTIFIER" and hist[-1].type == "IDENTIFIER":
             # 'T x' where T is not a declared type
             prev = hist[-2]
-            raise CompileError(src.loc(prev.line, prev.column), f"unknown type '{prev.value}'") from None
+            return CompileError(src.loc(prev.line, prev.column), f"unknown type '{prev.value}'")
         loc = src.loc(tok.line, tok.column) if tok.line else src.loc(len(src.line_map), 1)
         expected = sorted(_TOKEN_DESCR.get(x, x.lower()) for x in e.expected)[:8]
-        raise CompileError(loc, f"syntax error, unexpected {_describe(tok)}"
-                           + (f" (expected {', '.join(expected)})" if expected else "")) from None
-    except UnexpectedCharacters as e:
-        raise CompileError(src.loc(e.line, e.column), "syntax error, unexpected character") from None
-    except UnexpectedInput as e:
-        raise CompileError(src.loc(getattr(e, "line", 0), getattr(e, "column", 0)), "syntax error") from None
-    try:
-        return _ToAst(src).transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, CompileError):
-            raise e.orig_exc from None
-        raise
+        return CompileError(loc, f"syntax error, unexpected {_describe(tok)}"
+                            + (f" (expected {', '.join(expected)})" if expected else ""))
+    if isinstance(e, UnexpectedCharacters):
+        return CompileError(src.loc(e.line, e.column), "syntax error, unexpected character")
+    return CompileError(src.loc(getattr(e, "line", 0), getattr(e, "column", 0)), "syntax error")
 
 
 def _is_tok(x: Any, *types: str) -> bool:
