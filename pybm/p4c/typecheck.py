@@ -13,7 +13,8 @@ from typing import Any
 
 from . import ast
 from .annotations import Ident
-from .errors import CompileError
+from .errors import CompileError, raise_all
+from .recovery import ErrorRecovery
 from .scope import Scope
 from .typecheck_expr import ExprChecker
 from .types import (
@@ -51,9 +52,10 @@ class _EnumOrRepr:
         self.enum = enum
 
 
-class TypeChecker(ExprChecker):
+class TypeChecker(ExprChecker, ErrorRecovery):
     def __init__(self, program: ast.Program) -> None:
         self.program = program
+        self.init_recovery()
         self.globals = Scope(kind="global")
         self.errors: list[str] = []
         # (loc, kind, message, caret text) of p4c's type-checking warnings, in order
@@ -65,8 +67,15 @@ class TypeChecker(ExprChecker):
 
     # ------------------------------------------------------------------ driver
     def run(self, require_main: bool = True) -> None:
+        """Check every declaration; raise every error found (CompileErrors if several)."""
         for d in self.program.decls:
-            self.declare_global(d)
+            if not self.guarded(lambda d=d: self.declare_global(d), d, self.globals):
+                if isinstance(d, (ast.ConstDecl, ast.Instantiation, ast.ActionDecl, ast.FunctionDecl,
+                                  ast.ExternFunctionDecl)):
+                    # a constant of a known type keeps it (p4c checks its uses)
+                    poison = not isinstance(d, ast.ConstDecl) or getattr(d, "ptype", None) is None
+                    self.declare_after_error(d, self.globals, poison)
+        raise_all(self.errors_to_report())
         if not require_main:
             return
         main = self.globals.lookup_value("main")
@@ -294,6 +303,7 @@ class TypeChecker(ExprChecker):
             scope.declare_value(p.name, p, p.loc)
 
     def check_const(self, d: ast.ConstDecl, scope: Scope) -> None:
+        d.const = None
         t = self.resolve_type(d.typeref, scope)
         d.ptype = t
         self.check_expr(d.value, scope, t)
@@ -306,9 +316,9 @@ class TypeChecker(ExprChecker):
 
     def check_var(self, d: ast.VarDecl, scope: Scope) -> None:
         t = self.resolve_type(d.typeref, scope)
-        d.ptype = t
         if isinstance(t, (ObjectT, VoidT, DontCareT, StringT)):
             raise CompileError(d.loc, f"cannot declare a variable of type '{t}'")
+        d.ptype = t
         if d.init is not None:
             self.check_expr(d.init, scope, t)
             self.require_assignable(t, d.init, d.init.loc)
@@ -346,16 +356,16 @@ class TypeChecker(ExprChecker):
         if "start" not in states:
             raise CompileError(d.loc, f"parser '{d.name}' has no 'start' state")
         for loc_decl in d.locals:
-            self.check_local(loc_decl, s)
+            self.check_local_guarded(loc_decl, s)
         for st in d.states:
             ss = Scope(s, kind="state")
             for stmt in st.stmts:
                 self.check_stmt(stmt, ss)
             tr = st.transition
             if isinstance(tr, str):
-                self.check_state_name(tr, states, st.loc)
+                self.guarded(lambda tr=tr, st=st: self.check_state_name(tr, states, st.loc), st, ss)
             elif isinstance(tr, ast.SelectExpr):
-                self.check_select(tr, ss, states)
+                self.guarded(lambda tr=tr, ss=ss: self.check_select(tr, ss, states), tr, ss)
 
     def check_state_name(self, name: str, states: dict, loc: Any) -> None:
         if name not in states and name not in ("accept", "reject"):
@@ -420,8 +430,15 @@ class TypeChecker(ExprChecker):
     def check_control(self, d: ast.ControlDecl, g: Scope) -> None:
         s = self.open_block(d, g, "control")
         for loc_decl in d.locals:
-            self.check_local(loc_decl, s)
+            self.check_local_guarded(loc_decl, s)
         self.check_stmt(d.body, Scope(s, kind="apply"))
+
+    def check_local_guarded(self, d: ast.Node, s: Scope) -> None:
+        """check_local, recording an error; the declaration's name is declared anyway
+        (poisoned when its type is unknown: its uses then report nothing more)."""
+        if not self.guarded(lambda: self.check_local(d, s), d, s):
+            poison = not isinstance(d, (ast.VarDecl, ast.ConstDecl)) or getattr(d, "ptype", None) is None
+            self.declare_after_error(d, s, poison)
 
     def check_local(self, d: ast.Node, s: Scope) -> None:
         if isinstance(d, ast.ConstDecl):
@@ -606,11 +623,17 @@ class TypeChecker(ExprChecker):
 
     # ------------------------------------------------------------------ statements
     def check_stmt(self, st: ast.Node, scope: Scope) -> None:
+        """Check a statement, recording its error (a block: each of its statements)."""
         if isinstance(st, ast.BlockStmt):
             inner = Scope(scope)
             for x in st.stmts:
                 self.check_stmt(x, inner)
-        elif isinstance(st, ast.AssignStmt):
+        elif not self.guarded(lambda: self._check_stmt(st, scope), st, scope):
+            if isinstance(st, (ast.VarDecl, ast.ConstDecl)):
+                self.declare_after_error(st, scope, poison=getattr(st, "ptype", None) is None)
+
+    def _check_stmt(self, st: ast.Node, scope: Scope) -> None:
+        if isinstance(st, ast.AssignStmt):
             lt = self.check_expr(st.lhs, scope, None)
             self.require_lvalue(st.lhs, scope)
             self.check_expr(st.rhs, scope, lt)
@@ -618,9 +641,8 @@ class TypeChecker(ExprChecker):
         elif isinstance(st, ast.CallStmt):
             self.check_expr(st.call, scope, None)
         elif isinstance(st, ast.IfStmt):
-            self.check_expr(st.cond, scope, BoolT())
-            if not isinstance(st.cond.type, BoolT):
-                raise CompileError(st.cond.loc, f"condition must be bool, not '{st.cond.type}'")
+            if not self.guarded(lambda: self.check_condition(st.cond, scope), st.cond, scope):
+                st.cond.const = None  # an erroneous condition: both branches are checked
             c = getattr(st.cond, "const", None)
             for branch, live in ((st.then, c is not False), (st.other, c is not True)):
                 if branch is None:
@@ -663,6 +685,11 @@ class TypeChecker(ExprChecker):
             raise CompileError(st.loc, "instantiations are not allowed inside blocks")
         else:
             raise CompileError(getattr(st, "loc", None), f"unsupported statement {type(st).__name__}")
+
+    def check_condition(self, cond: ast.Expr, scope: Scope) -> None:
+        self.check_expr(cond, scope, BoolT())
+        if not isinstance(cond.type, BoolT):
+            raise CompileError(cond.loc, f"condition must be bool, not '{cond.type}'")
 
     def check_return(self, st: ast.ReturnStmt, scope: Scope) -> None:
         fs = scope.enclosing("function", "action", "apply", "parser")
