@@ -15,7 +15,6 @@ service and the STF runner use the runtime methods further down.
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 from pybm.switch import externs
 from pybm.switch.compiler import LOG_HOOK, CompiledProgram, compile_program
 from pybm.switch.errors import ConfigError, PacketDrop, ParserException, RuntimeApiError
+from pybm.switch.fairlock import FairRLock
 from pybm.switch.packet import (
     BUFFER_HEADROOM,
     EGRESS_CLONE,
@@ -58,7 +58,7 @@ class Switch:
         self.cpu_port = cpu_port
         self.nb_queues = priority_queues
         self.trace = trace
-        self.lock = threading.RLock()
+        self.lock = FairRLock()
         self.cp: CompiledProgram | None = None
         self.json_text: bytes = b""
         self.pre = Pre()
