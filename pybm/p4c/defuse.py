@@ -6,23 +6,32 @@ A forward 'may be uninitialized' analysis over each parser and control, field by
   without an initializer (control and parser locals, block locals, an action's or a
   function's `out` parameters while its body runs);
 - a read of an l-value (a variable, a field, a whole struct or header) warns when some
-  field under it may still be uninitialized on some path (the first such field is named;
-  one warning per source position, as p4c's error reporter gives);
+  field under it may still be uninitialized on some path (one warning per source
+  position, as p4c's error reporter gives); a struct or header read whole is named with
+  its first such field, one level down (`s.inner`, not `s.inner.x`); a stack read whole
+  "may not be completely initialized";
+- variables nothing refers to whose initializer is free of side effects (isValid aside)
+  are gone first, to a fixed point, as p4c's RemoveAllUnusedDeclarations runs before its
+  def-use: their initializers are not read (removed_declarations);
 - defined by an assignment, an `out`/`inout` argument of any call (`extract` defines the
   whole header), the copy-out of an action or a function; `setValid()` defines nothing;
 - actions are followed at their call sites, a table's actions at its apply (any one of
   them may run); a function is checked once, where it is declared; a parser's states to a
   fixed point over its transitions; `return` and `exit` do not end a path (as in p4c);
 - a header stack element by element at constant indices (a run-time index, `next` or
-  `last` writes the whole stack and reads nothing p4c would name; a stack read whole is
-  named as the stack); header unions are not tracked;
+  `last` writes the whole stack and reads nothing p4c would name); header unions are
+  not tracked;
 - an action's, a function's or a control's `out` parameter that may be uninitialized
-  when its body ends: `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
-  when 'a' terminates` there, and, after every block's warnings, `y may be uninitialized`
-  at the parameter (p4c's later def-use run reads it for the copy-out).
+  outside its headers (p4c leaves headers out: they may be invalid) when its body ends:
+  `[--Wwarn=uninitialized-out-param] warning: out parameter 'y' may be uninitialized
+  when 'a' terminates` there; and, for an action called from a control's apply block or
+  a table (not one called only from other actions: p4c inlines those into their caller
+  first), after every block's warnings, `y may be uninitialized` at the parameter, headers
+  included (p4c's later def-use run reads it for the copy-out).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from . import ast
@@ -33,18 +42,19 @@ from .types import StackT, StructT, strip_newtype
 Key = tuple[int, str]  # (id of the root declaration, ".field.path" under it)
 
 
-def _leaves(t: Any, path: str) -> list[str]:
+def _leaves(t: Any, path: str, in_header: bool = False) -> list[tuple[str, bool]]:
+    """The leaves under a value of type t: (path, whether it lies in a header)."""
     t = strip_newtype(t)
     if isinstance(t, StackT):  # element by element, as p4c's def-use
-        return [leaf for i in range(t.size) for leaf in _leaves(t.elem, f"{path}[{i}]")]
+        return [leaf for i in range(t.size) for leaf in _leaves(t.elem, f"{path}[{i}]", True)]
     if isinstance(t, StructT):
         if t.kind == "header_union":
             return []
-        out: list[str] = []
+        out: list[tuple[str, bool]] = []
         for name, ft, _ in t.fields:
-            out.extend(_leaves(ft, f"{path}.{name}"))
+            out.extend(_leaves(ft, f"{path}.{name}", in_header or t.kind == "header"))
         return out
-    return [path]
+    return [(path, in_header)]
 
 
 def _root(e: Any) -> tuple[Any, str, SourceLoc | None, list] | None:
@@ -78,11 +88,82 @@ def _under(u: str, path: str) -> bool:
     return u == path or u.startswith(path + ".") or u.startswith(path + "[")
 
 
-def _shown(leaf: str, path: str) -> str:
-    """How p4c names an uninitialized leaf read through 'path': a stack read whole is
-    named as the stack."""
+def _uninit_message(name: str, leaf: str, path: str) -> str:
+    """p4c's words for a read of 'name' (at 'path' under its declaration) while 'leaf'
+    (the first uninitialized leaf under it) may be unset: a struct or header read whole
+    is named with its first such field (one level down, not to the leaf); a stack read
+    whole is 'not completely initialized'."""
     rest = leaf[len(path):]
-    return path + rest[:rest.index("[")] if "[" in rest else leaf
+    if rest.startswith("["):
+        return f"{name} may not be completely initialized"
+    if rest:
+        cut = [i for i in (rest.find(".", 1), rest.find("[", 1)) if i > 0]
+        name += rest[:min(cut)] if cut else rest
+    return f"{name} may be uninitialized"
+
+
+def side_effect_free(e: Any) -> bool:
+    """No call in the expression (isValid and the size methods aside), as p4c's SideEffects."""
+    found = False
+
+    def visit(n: Any) -> None:
+        nonlocal found
+        if isinstance(n, ast.ConstructorCall) or (
+                isinstance(n, ast.Call) and not (getattr(n, "kind", None) == "builtin" and getattr(
+                    n, "method", "") in ("isValid", "minSizeInBits", "minSizeInBytes"))):
+            found = True
+    walk_nodes(e, visit, set())
+    return not found
+
+
+def walk_nodes(n: Any, visit: Any, seen: set[int], skip: set[int] | None = None) -> None:
+    """Every node under n (its declared fields), following the bodies of the actions it
+    calls or lists in a table; the initializers of the declarations in 'skip' are left out."""
+    if isinstance(n, (list, tuple)):
+        for x in n:
+            walk_nodes(x, visit, seen, skip)
+        return
+    if not isinstance(n, ast.Node):
+        return
+    visit(n)
+    for f in dataclasses.fields(n):
+        if f.name == "init" and skip and id(n) in skip:
+            continue
+        v = getattr(n, f.name, None)
+        if isinstance(v, (ast.Node, list, tuple)):
+            walk_nodes(v, visit, seen, skip)
+    callee = getattr(n, "target", None) if isinstance(n, ast.Call) and getattr(n, "kind", None) == "action" \
+        else getattr(n, "decl", None) if isinstance(n, ast.ActionRef) else None
+    if isinstance(callee, ast.ActionDecl) and id(callee) not in seen:
+        seen.add(id(callee))
+        walk_nodes(callee.body, visit, seen, skip)
+
+
+def _nodes(root: Any, skip: set[int]) -> list:
+    out: list = []
+    walk_nodes(root, out.append, set(), skip)
+    return out
+
+
+def removed_declarations(root: Any) -> set[int]:
+    """The variables with an initializer free of side effects that nothing refers to
+    (once the initializers of such variables are gone: to a fixed point): p4c removes them
+    before its def-use analysis, so their initializers are neither read nor checked."""
+    cands: dict[int, Any] = {}
+
+    def candidate(n: Any) -> None:
+        if isinstance(n, ast.VarDecl) and n.init is not None and side_effect_free(n.init):
+            cands[id(n)] = n
+    walk_nodes(root, candidate, set())
+    removed: set[int] = set()
+    while cands:
+        refs = {id(n.ref) for n in _nodes(root, removed)
+                if isinstance(n, ast.PathExpr) and getattr(n, "ref", None) is not None}
+        now = {k for k in cands if k not in refs}
+        if now == removed:
+            break
+        removed = now
+    return removed
 
 
 class UninitChecker:
@@ -96,16 +177,21 @@ class UninitChecker:
         self.active: set[int] = set()
         self.quiet = False
         self.late: list[tuple] = []  # (loc, message, text): warnings p4c gives after every block's
+        self.in_header: set[Key] = set()  # the leaves that lie in a header
+        self.removed: set[int] = set()  # declarations p4c removes first (removed_declarations)
+        self.actions = 0  # how many action bodies are being walked
 
     # ------------------------------------------------------------ state
     def declare(self, decl: Any, t: Any) -> None:
         self.names[id(decl)] = decl.name
         if self.cur is None:
             return
-        for leaf in _leaves(t, ""):
+        for leaf, in_header in _leaves(t, ""):
             k = (id(decl), leaf)
             self.order.setdefault(k, len(self.order))
             self.cur.add(k)
+            if in_header:
+                self.in_header.add(k)
 
     def define(self, e: Any) -> None:
         r = _root(e)
@@ -134,8 +220,8 @@ class UninitChecker:
                     hits = [k for k in self.cur if k[0] == id(decl) and _under(k[1], path)]
                     if hits:
                         first = min(hits, key=lambda k: self.order.get(k, 0))
-                        self._warn(loc, f"{self.names.get(id(decl), decl.name)}{_shown(first[1], path)} "
-                                   "may be uninitialized",
+                        name = self.names.get(id(decl), decl.name) + path
+                        self._warn(loc, _uninit_message(name, first[1], path),
                                    expr_text(e), "uninitialized-use", None)
                 return
         if isinstance(e, ast.Call):
@@ -205,22 +291,30 @@ class UninitChecker:
                 self.declare(p, getattr(p, "ptype", None))
             else:
                 self.names[id(p)] = p.name
+        is_action = isinstance(d, ast.ActionDecl)
+        outer = self.actions == 0  # not called from within an action
         self.active.add(id(d))
+        self.actions += is_action
         try:
             self.stmt(d.body)
         finally:
             self.active.discard(id(d))
+            self.actions -= is_action
         if self.cur is not None:
             for p in params:
                 hits = [k for k in self.cur if k[0] == id(p)] if p.direction == "out" else []
-                if hits and not self.quiet:
-                    first = min(hits, key=lambda k: self.order.get(k, 0))
+                if not hits or self.quiet:
+                    continue
+                # (p4c checks only what lies outside headers: a header may be invalid)
+                if any(k not in self.in_header for k in hits):
                     self._warn(p.loc, f"out parameter '{p.name}' may be uninitialized when '{d.name}' terminates",
                                p.name, "uninitialized-out-param", (d.loc, d.name))
-                    # p4c's later def-use run sees an action's copy-out as a read of the
-                    # parameter (a function's it reports without a location, renamed)
-                    if isinstance(d, ast.ActionDecl):
-                        self.late.append((p.loc, f"{p.name}{first[1]} may be uninitialized", p.name))
+                # p4c's later def-use run sees the copy-out of an action called from a
+                # control (not one inlined into another action first) as a read of the
+                # parameter (a function's it reports without a location, renamed)
+                if is_action and outer:
+                    first = min(hits, key=lambda k: self.order.get(k, 0))
+                    self.late.append((p.loc, _uninit_message(p.name, first[1], ""), p.name))
             ids = {id(p) for p in params}
             self.cur = {k for k in self.cur if k[0] not in ids}
 
@@ -265,6 +359,8 @@ class UninitChecker:
         elif isinstance(st, ast.ReturnStmt):
             self.read(st.expr)  # p4c's def-use goes on past return and exit
         elif isinstance(st, ast.VarDecl):
+            if id(st) in self.removed:
+                return
             if st.init is not None:
                 self.read(st.init)
                 self.names[id(st)] = st.name
@@ -314,6 +410,7 @@ class UninitChecker:
     def _enter_block(self, d: ast.ControlDecl | ast.ParserDecl) -> None:
         """A control's or parser's start: out parameters unset, locals declared."""
         self.cur = set()
+        self.removed = removed_declarations(d)
         for p in d.params:
             self.names[id(p)] = p.name
             if p.direction == "out":
@@ -325,14 +422,16 @@ class UninitChecker:
     def control(self, d: ast.ControlDecl) -> None:
         self._enter_block(d)
         self.stmt(d.body)
-        for p in d.params:  # (p4c gives this for controls, not for parsers)
-            if p.direction == "out" and self.cur and any(k[0] == id(p) for k in self.cur):
+        for p in d.params:  # (p4c gives this for controls, not for parsers; not for headers)
+            if p.direction == "out" and self.cur and any(k[0] == id(p) and k not in self.in_header
+                                                         for k in self.cur):
                 self._warn(p.loc, f"out parameter '{p.name}' may be uninitialized when '{d.name}' terminates",
                            p.name, "uninitialized-out-param", (d.loc, d.name))
 
     def function(self, d: ast.FunctionDecl) -> None:
         """A function is checked once, on its own (an action at each call site)."""
         self.cur = set()
+        self.removed = removed_declarations(d)
         self.body(d, None)
 
     def parser(self, d: ast.ParserDecl) -> None:
