@@ -180,6 +180,17 @@ def enable_reassembly(drv: NicDriver, protocols: Iterable[str | int | None] = (N
     return [_install(drv, pol) for pol in kept + new][len(kept):]
 
 
+def set_reassembly_timeout(drv: NicDriver, timeout_ms: float) -> int:
+    """Change every policy's timeout in place, keeping its epoch: the datagrams held
+    stay, and the new timeout applies to them from their next fragment. Returns
+    how many policies changed."""
+    pols = [dataclasses.replace(pol, timeout_ms=timeout_ms)      # (checks the timeout)
+            for _, pol in drv.entries("reasm_policy")]
+    for pol in pols:
+        _install(drv, pol)
+    return len(pols)
+
+
 def flush_reassembly(drv: NicDriver) -> int:
     """Drop every partial datagram the NIC holds (a new epoch for every policy);
     returns the epoch."""

@@ -190,6 +190,9 @@ control FragmentReassembly(inout headers_t hdr,
 
         if (hdr.reasm.isValid()) {
             // ---- a store or emit pass ------------------------------------------
+            // counted as it arrives, not as it is sent: once the count is reached,
+            // no pass of the datagram is still in flight (one ingress at a time)
+            reasm_events.count(RE_PASSES);
             bit<32> slot = (bit<32>)hdr.reasm.slot & (REASM_SLOTS - 1);
             bit<128> st;
             reasm_state.read(st, slot);
@@ -347,8 +350,8 @@ control FragmentReassembly(inout headers_t hdr,
                     meta.reasm_out = REASM_OUT_RECIRC;
                 }
             }
-            if (meta.reasm_out == REASM_OUT_RECIRC || meta.reasm_out == REASM_OUT_LOOP) {
-                reasm_events.count(RE_PASSES);
+            if (meta.reasm_out == REASM_OUT_RECIRC && !hdr.reasm.isValid()) {
+                reasm_events.count(RE_PASSES);   // the feed back: it comes in as a datagram
             }
             return;
         }
@@ -515,7 +518,6 @@ control FragmentReassembly(inout headers_t hdr,
                 max_end = u1;
             }
             reasm_events.count(RE_ACCEPTED);
-            reasm_events.count(RE_PASSES);
             // its units go in over store passes behind a pass header
             hdr.reasm.setValid();
             hdr.reasm.magic = P4NIC_MAGIC;

@@ -33,6 +33,7 @@ from p4nic.reasm import (
     reasm_key,
     reasm_slot,
     reassembly_counters,
+    set_reassembly_timeout,
     store_passes,
     store_plan,
 )
@@ -353,6 +354,38 @@ def test_enable_deliver_flush_disable_and_counters(drv: NicDriver, taps) -> None
         taps[0].send(f)
         assert taps[2].recv(1) == [f]            # as it came: the host stack reassembles
     assert wait_events(drv, plus(before, not_enabled=2)) == plus(before, not_enabled=2)
+
+
+def test_timeout_changed_in_place_keeps_the_datagrams_held(drv: NicDriver, taps) -> None:
+    enable_reassembly(drv, ["udp"], timeout_ms=60_000)
+    epoch = policies_on_device(drv)[0][3]
+    before = events(drv)
+    dg = datagram(4, 1200)
+    first, second = frames(dg, 800)
+    taps[0].send(first)
+    assert wait_events(drv, plus(before, accepted=1, passes=store_passes(0, 800))) == plus(
+        before, accepted=1, passes=store_passes(0, 800))
+    assert set_reassembly_timeout(drv, 30_000) == 1
+    assert policies_on_device(drv) == [(17, 0xFF, 30_000_000, epoch, 8)]   # same epoch
+    taps[0].send(second)
+    assert taps[2].recv(1) == [whole(dg)]           # the fragment held was kept
+
+    # a shorter timeout applies to a datagram already held
+    dg = datagram(5, 1200)
+    first, second = frames(dg, 800)
+    before = events(drv)
+    taps[0].send(first)
+    assert wait_events(drv, plus(before, accepted=1, passes=store_passes(0, 800))) == plus(
+        before, accepted=1, passes=store_passes(0, 800))
+    set_reassembly_timeout(drv, 200)
+    time.sleep(0.4)                                 # past the timeout, not a timing check
+    taps[0].send(second)                            # finds the slot expired: starts afresh
+    assert taps[2].recv(1, timeout=1.0) == []
+    want = plus(before, accepted=2, timeout=1, passes=store_passes(0, 800) + store_passes(100, 408))
+    assert wait_events(drv, want) == want
+    with pytest.raises(NicConfigError):
+        set_reassembly_timeout(drv, 0)
+    disable_reassembly(drv)
 
 
 def test_restart_adopts_policies_and_their_partial_datagrams(loop_lab: NicLab,
