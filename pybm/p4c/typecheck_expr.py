@@ -12,12 +12,16 @@ from typing import Any
 
 from . import ast
 from .constfold import (
+    C1,
     EnumValue,
     ErrorValue,
+    const_text_,
+    fits,
     fold_binary,
     fold_cast,
     fold_slice,
     fold_unary,
+    literal_base,
     wrap,
 )
 from .errors import CompileError, SourceLoc
@@ -52,6 +56,15 @@ from .types import (
 _ARITH = {"+", "-", "*", "/", "%", "|+|", "|-|"}
 _BITWISE = {"&", "|", "^"}
 _CMP = {"<", ">", "<=", ">="}
+
+
+class NodeWarning(tuple):
+    """A type warning (loc, kind, message, text) that also knows the expression it is on."""
+
+    def __new__(cls, fields: tuple, node: Any) -> NodeWarning:
+        w = super().__new__(cls, fields)
+        w.node = node
+        return w
 
 
 def _numeric(t: P4Type) -> bool:
@@ -97,17 +110,14 @@ class ExprChecker(CallChecker):
         tb = strip_newtype(t)
         if isinstance(tb, BitT):
             lo = -(1 << (tb.width - 1)) if tb.signed else -(1 << tb.width)
-            hi = (1 << tb.width) - 1
+            hi = (1 << (tb.width - 1)) - 1 if tb.signed else (1 << tb.width) - 1
             if not (lo <= v <= hi) or (v < 0 and not tb.signed):
-                # p4c warns and keeps the low bits
-                sign = "s" if tb.signed else "w"
-                if v < 0 and not tb.signed:
-                    kind, msg = "mismatch", f"-{tb.width}w{-v}: negative value with unsigned type"
-                else:
-                    kind, msg = "overflow", f"{tb.width}{sign}{v}: value does not fit in {tb.width} bits"
+                # p4c warns and keeps the low bits (the value in the base it is written in)
                 lit = e.expr if isinstance(e, ast.Unary) and isinstance(e.expr, ast.IntLit) else e
+                c = C1(v, tb.width, tb.signed, literal_base(lit.text) if isinstance(lit, ast.IntLit) else 10)
+                kind, tail = fits(c)
                 text = lit.text if isinstance(lit, ast.IntLit) and lit.text else None
-                self.type_warnings.append((lit.loc, kind, msg, text))
+                self.type_warnings.append(NodeWarning((lit.loc, kind, f"{const_text_(c)}: {tail}", text), e))
             e.const = wrap(v, tb)
         e.type = t
 
