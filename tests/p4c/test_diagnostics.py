@@ -1,5 +1,5 @@
-"""pybm-p4c's warnings, in p4c's format (recorded from p4c-bm2-ss 1.2.5 on the same
-programs; p4c's "info: removing ..." lines are not reproduced)."""
+"""pybm-p4c's warnings and infos, in p4c's format (recorded from p4c-bm2-ss 1.2.5 on the
+same programs)."""
 from __future__ import annotations
 
 import subprocess
@@ -54,6 +54,9 @@ inv.p4(15): [--Wwarn=unused] warning: 'dp' is unused
 inv.p4(15): [--Wwarn=unused] warning: 'iop' is unused
     action dir(in bit<8> dp, inout bit<8> iop) { hdr.h.a = 1; }
                                           ^^^
+inv.p4(11): [--Winfo=removed] info: removing control 'Sub'
+control Sub(inout headers hdr) { apply { } }
+        ^^^
 inv.p4(20): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.h
         hdr.h.a = 5;
         ^^^^^
@@ -155,6 +158,12 @@ unused.p4(31): [--Wwarn=unused] warning: table 'ut' is unused
 unused.p4(33): [--Wwarn=unused] warning: 'ul2' is unused
     apply { bit<8> ul2 = 4; t.apply(); hdr.h.b = USED; }
                    ^^^
+unused.p4(24): [--Winfo=removed] info: removing control 'UC2'
+control UC2(inout headers hdr) { apply { } }
+        ^^^
+unused.p4(31): [--Winfo=removed] info: removing table 'ut'
+    table ut { key = { hdr.h.a : exact; } actions = { ua; } }
+          ^^
 unused.p4(30): [--Wwarn=unused] warning: Unused action parameter p
     action pa(bit<8> p, bit<8> q) { hdr.h.a = q; }
                      ^"""

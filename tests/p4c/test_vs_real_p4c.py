@@ -2,8 +2,10 @@
 
 - P4Info: for every program of tests/p4programs and for p4src/p4nic.p4, pybm-p4c's
   P4Info equals the one p4c-bm2-ss writes (ids, names, order, every field).
-- Warnings: pybm-p4c gives the same unused, invalid-header, uninitialized-use and
-  shadow warnings, in the same words and order, with the same source line and carets.
+- Warnings: pybm-p4c gives the same unused, invalid-header, uninitialized-use, shadow,
+  constant-key (ignore-prop, mismatch), ordering, overflow, parser-transition and
+  unsupported warnings and `removing ...` infos, in the same words and order, with the same
+  source line and carets.
 - Refusals: the error programs marked "p4c refuses it the same way" (line 2) are
   refused by p4c-bm2-ss with the same message at the same line and column.
 - Real BMv2: pybm-p4c's JSON of every program of tests/p4programs passes the
@@ -70,17 +72,22 @@ def test_p4info_equals_real_p4c(prog: Path, inc: Path, tmp_path: Path):
         pytest.fail(f"P4Info of {prog.name} differs from the real p4c's:\n{diff}")
 
 
-WARNING_KINDS = ("[--Wwarn=unused]", "[--Wwarn=invalid-header]", "[--Wwarn=uninitialized-use]", "[--Wwarn=shadow]")
+WARNING_KINDS = ("[--Wwarn=unused]", "[--Wwarn=invalid-header]", "[--Wwarn=uninitialized-use]", "[--Wwarn=shadow]",
+                 "[--Wwarn=ignore-prop]", "[--Wwarn=mismatch]",
+                 "[--Wwarn=ordering]", "[--Wwarn=overflow]", "[--Wwarn=parser-transition]",
+                 "[--Wwarn=unsupported]", "[--Winfo=removed]")
+TWO_LOCATIONS = ("[--Wwarn=shadow]", "[--Wwarn=ordering]")
 
 
 def _warnings(stderr: str) -> list[str]:
-    """The warnings pybm-p4c reproduces: header line, source line, carets; for a shadow
-    warning also the shadowed declaration's (unless it is in p4include, whose files differ)."""
+    """The warnings (and infos) pybm-p4c reproduces: header line, source line, carets; for
+    a shadow or ordering warning also the second location's (unless it is in
+    p4include, whose files differ)."""
     lines = stderr.splitlines()
     out = []
     for i, ln in enumerate(lines):
         if any(k in ln for k in WARNING_KINDS):
-            n = 6 if "[--Wwarn=shadow]" in ln and "p4include" not in "".join(lines[i + 3:i + 4]) else 3
+            n = 6 if any(k in ln for k in TWO_LOCATIONS) and "p4include" not in "".join(lines[i + 3:i + 4]) else 3
             out.append("\n".join(lines[i:i + n]))
     return out
 
@@ -96,7 +103,8 @@ def test_warnings_equal_real_p4c(prog: Path, inc: Path, tmp_path: Path):
     if real.returncode != 0:
         pytest.skip(f"the real p4c refuses {prog.name}")
     ours = subprocess.run([str(BIN / "pybm-p4c"), "--arch", "v1model", "-I", str(inc.relative_to(ROOT)), "-o",
-                           str(tmp_path / "p.json"), str(rel)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                           str(tmp_path / "p.json"), str(rel)], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env=env)
     assert ours.returncode == 0, ours.stderr
     assert _warnings(ours.stderr) == _warnings(real.stderr)
 
