@@ -637,8 +637,211 @@ outs2.p4(18): [--Wwarn=uninitialized-use] warning: hs.eth may be uninitialized
                             ^^"""
 
 
+# header validity: a parser's local headers start invalid; a header copy takes the
+# source's validity (also element by element, field by field of a struct); a function
+# call leaves its arguments as they were, then p4c inlines it and looks again: an out
+# header argument is then of unknown validity ('potentially invalid', p4c's later run,
+# so after the others), unless the read was a store p4c removed first (hdr.t2 at line 39,
+# overwritten at 40); an action's out header parameter starts invalid and is copied out;
+# a table's apply leaves the validity as it was before it; variables nothing refers to,
+# with initializers free of side effects (isValid aside), are removed before any of this
+# (their initializers not checked); the initializers of a control's locals run before its
+# local headers are reset: to them those headers are 'potentially invalid'
+VALIDITY_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header eth_t { bit<48> dst; bit<48> src; bit<16> etype; }
+header tag_t { bit<8> k; bit<8> v; }
+struct two_t { tag_t x; tag_t y; }
+struct headers { eth_t eth; tag_t tag; tag_t t2; tag_t t3; }
+struct meta_t { bit<8> m; bit<8> n; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    tag_t pt;
+    state start { meta.n = pt.v; pkt.extract(hdr.eth); pkt.extract(hdr.tag);
+        transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+void reset(out tag_t t) { }
+void make(out tag_t t) { t.setValid(); t.k = 1; t.v = 1; }
+bit<8> pick() {
+    tag_t[2] a;
+    tag_t[2] b;
+    if (b[0].k == 1) {
+        a[0] = b[1];
+    }
+    return a[0].k;
+}
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    tag_t lt;
+    bit<8> u1;
+    bit<8> u2 = u1;
+    bit<8> u3 = u2 + lt.k;
+    bit<8> u4 = lt.isValid() ? lt.v : 8w0;
+    bit<8> used = lt.k;
+    action drop_tag(out tag_t t) { }
+    action inv() { hdr.t3.setInvalid(); }
+    table tb { key = { meta.m : exact; } actions = { inv; NoAction; } }
+    apply {
+        meta.m = used;
+        reset(hdr.tag);
+        hdr.eth.etype = (bit<16>)hdr.tag.v;
+        reset(hdr.t2);
+        meta.n = hdr.t2.k;
+        meta.n = 3;
+        tag_t w;
+        make(w);
+        meta.m = meta.m + w.k;
+        two_t s;
+        s.x.setValid();
+        s.x.k = 1;
+        s.x.v = 1;
+        two_t s2 = s;
+        hdr.t2 = s2.y;
+        meta.m = meta.m + s2.x.k + hdr.t2.v;
+        drop_tag(hdr.tag);
+        meta.m = meta.m + hdr.tag.k;
+        tb.apply();
+        meta.m = meta.m + hdr.t3.k + pick();
+    }
+}
+control NoEgress(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), NoEgress(), CC(), DP()) main;
+"""
+
+VALIDITY_WARNINGS = """valid2.p4(28): [--Wwarn=unused] warning: 'u3' is unused
+    bit<8> u3 = u2 + lt.k;
+           ^^
+valid2.p4(29): [--Wwarn=unused] warning: 'u4' is unused
+    bit<8> u4 = lt.isValid() ? lt.v : 8w0;
+           ^^
+valid2.p4(31): [--Wwarn=unused] warning: 't' is unused
+    action drop_tag(out tag_t t) { }
+                              ^
+valid2.p4(10): [--Wwarn=uninitialized-use] warning: pt.v may be uninitialized
+    state start { meta.n = pt.v; pkt.extract(hdr.eth); pkt.extract(hdr.tag);
+                           ^^^^
+valid2.p4(10): [--Wwarn=invalid-header] warning: accessing a field of an invalid header pt
+    state start { meta.n = pt.v; pkt.extract(hdr.eth); pkt.extract(hdr.tag);
+                           ^^
+valid2.p4(19): [--Wwarn=invalid-header] warning: accessing a field of an invalid header b[0]
+    if (b[0].k == 1) {
+        ^^^^
+valid2.p4(19): [--Wwarn=uninitialized-use] warning: b[0].k may be uninitialized
+    if (b[0].k == 1) {
+        ^^^^^^
+valid2.p4(20): [--Wwarn=uninitialized-use] warning: b[1].k may be uninitialized
+        a[0] = b[1];
+               ^^^^
+valid2.p4(22): [--Wwarn=invalid-header] warning: accessing a field of an invalid header a[0]
+    return a[0].k;
+           ^^^^
+valid2.p4(22): [--Wwarn=uninitialized-use] warning: a[0].k may be uninitialized
+    return a[0].k;
+           ^^^^^^
+valid2.p4(30): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header lt
+    bit<8> used = lt.k;
+                  ^^
+valid2.p4(30): [--Wwarn=uninitialized-use] warning: lt.k may be uninitialized
+    bit<8> used = lt.k;
+                  ^^^^
+valid2.p4(43): [--Wwarn=invalid-header] warning: accessing a field of an invalid header w
+        meta.m = meta.m + w.k;
+                          ^
+valid2.p4(48): [--Wwarn=uninitialized-use] warning: s.y may be uninitialized
+        two_t s2 = s;
+                   ^
+valid2.p4(50): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.t2
+        meta.m = meta.m + s2.x.k + hdr.t2.v;
+                                   ^^^^^^
+valid2.p4(52): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.tag
+        meta.m = meta.m + hdr.tag.k;
+                          ^^^^^^^
+valid2.p4(37): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.tag
+        hdr.eth.etype = (bit<16>)hdr.tag.v;
+                                 ^^^^^^^
+valid2.p4(31): [--Wwarn=uninitialized-use] warning: t.k may be uninitialized
+    action drop_tag(out tag_t t) { }
+                              ^"""
+
+
 def test_header_out_parameters_and_whole_reads_like_p4c(tmp_path: Path):
     r = _run(tmp_path, "outs2.p4", OUT_HEADERS_PROGRAM)
     assert r.returncode == 0, r.stderr
     assert r.stderr.rstrip("\n") == OUT_HEADERS_WARNINGS
 
+
+def test_header_validity_through_copies_calls_and_removed_code_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "valid2.p4", VALIDITY_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == VALIDITY_WARNINGS
+
+
+# isValid() and p4c's def-use: a header whose isValid() was asked is not reported until
+# its validity changes or the if (a ternary is an if by then) that asked it ends; a
+# called action's body changes the caller's validity only up to its first branch point
+# (the end of its first if's then-branch): then_only leaves hdr.e invalid, after_if
+# leaves hdr.c as it was, probe leaves hdr.d unreported; a branch that exits still
+# counts in the merge after its if
+GUARDS_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header tag_t { bit<8> k; bit<8> v; }
+struct headers { tag_t a; tag_t b; tag_t c; tag_t d; tag_t e; }
+struct meta_t { bit<8> m; bit<8> n; bit<8> k; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.a); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    action probe() { meta.k = hdr.d.isValid() ? 8w1 : 8w0; }
+    action then_only() { if (meta.m == 1) { hdr.e.setInvalid(); } }
+    action after_if() { if (meta.m == 2) { meta.k = 1; } hdr.c.setInvalid(); }
+    apply {
+        if (meta.m == 3) {
+            hdr.a.setInvalid();
+            hdr.b.setInvalid();
+            hdr.d.setInvalid();
+        }
+        if (hdr.a.isValid()) {
+            meta.n = meta.n + hdr.a.k;
+        }
+        meta.n = meta.n + hdr.a.v;
+        meta.k = hdr.b.isValid() ? hdr.b.k : 8w0;
+        meta.n = meta.n + hdr.b.v;
+        probe();
+        meta.n = meta.n + hdr.d.k;
+        then_only();
+        meta.n = meta.n + hdr.e.k;
+        after_if();
+        meta.n = meta.n + hdr.c.k;
+        if (meta.k == 4) {
+            hdr.c.setInvalid();
+            exit;
+        }
+        meta.n = meta.n + hdr.c.v + hdr.d.v;
+    }
+}
+control NoEgress(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), NoEgress(), CC(), DP()) main;
+"""
+
+GUARDS_WARNINGS = """guards.p4(23): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.a
+        meta.n = meta.n + hdr.a.v;
+                          ^^^^^
+guards.p4(25): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.b
+        meta.n = meta.n + hdr.b.v;
+                          ^^^^^
+guards.p4(29): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.e
+        meta.n = meta.n + hdr.e.k;
+                          ^^^^^
+guards.p4(36): [--Wwarn=invalid-header] warning: accessing a field of a potentially invalid header hdr.c
+        meta.n = meta.n + hdr.c.v + hdr.d.v;
+                          ^^^^^"""
+
+
+def test_is_valid_guards_and_action_effects_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "guards.p4", GUARDS_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == GUARDS_WARNINGS
