@@ -169,7 +169,7 @@ class Lint:
     def type_phase(self, type_warnings: list[tuple]) -> list[Warning_]:
         """Deprecation warnings (their own pass), then what type inference gives, in
         program order: typecheck's literal warnings, constant keys, shifts by too much."""
-        deprecated = [(w[0], w[1], w[2], w[3], False, None, "warning")
+        deprecated = [(w[0], w[1], w[2], w[3], False, self._deprecated_decl(w[3]), "warning")
                       for w in type_warnings if w[1] == "deprecated"]
         found = []
         for tw in type_warnings:
@@ -206,6 +206,23 @@ class Lint:
                 seen.add((w[0], w[1]))
                 out.append(w)
         return deprecated + out
+
+    def _deprecated_decl(self, name: str | None) -> tuple | None:
+        """Where the deprecated function is declared (p4c's second location): its name, on
+        the line that declares it (in pybm-p4c's own v1model.p4 for the system ones)."""
+        for d in self.program.decls:
+            if getattr(d, "name", None) != name or d.loc is None or \
+                    not any(a.name == "deprecated" for a in getattr(d, "annotations", []) or []):
+                continue
+            lines = self.sources.lines(d.loc.file)
+            pat = re.compile(r"\b" + re.escape(name) + r"\s*(<[^>]*>)?\s*\(")
+            for i in range(d.loc.line - 1, min(len(lines), d.loc.line + 5)):
+                if lines[i].lstrip().startswith("@"):
+                    continue
+                m = pat.search(lines[i])
+                if m:
+                    return SourceLoc(d.loc.file, i + 1, m.start() + 1), name, True
+        return None
 
     def _tables(self, d: Any) -> list:
         if isinstance(d, ast.ControlDecl):

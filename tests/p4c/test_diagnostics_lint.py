@@ -1,5 +1,5 @@
 """p4c's warnings of lint.py: constant table keys, ordering, overflow, parser-transition,
-unsupported, unreachable, the `removing ...` infos, and p4c's cut of long source lines
+unsupported, unreachable, deprecated (its second location), the `removing ...` infos, and p4c's cut of long source lines
 (expected output recorded from p4c-bm2-ss 1.2.5.16 on the same programs; runs without it)."""
 from __future__ import annotations
 
@@ -520,7 +520,35 @@ long.p4(12): [--Wwarn=unused] warning: 'y6' is unused
 ...nused_variable_with_a_long_name2 = 1; bit<8> y3 = 1; bit<8> y4 = 1; bit<8> y5 = 1; bit<8> y6 = 1;
                                                                                              ^^"""
 
-CASES = [("cf1.p4", EARLY_FOLDING_PROGRAM, EARLY_FOLDING_WARNINGS), ("ov1.p4", SHIFTS_PROGRAM, SHIFTS_WARNINGS), ("pk.p4", KEYS_AND_SELECTS_PROGRAM, KEYS_AND_SELECTS_WARNINGS), ("ordr.p4", ORDERING_PROGRAM, ORDERING_WARNINGS), ("info2.p4", REMOVED_PROGRAM, REMOVED_WARNINGS), ("par3.p4", REJECTS_PROGRAM, REJECTS_WARNINGS), ("long.p4", LONG_LINES_PROGRAM, LONG_LINES_WARNINGS)]
+# a deprecated function: the call, then where the function is declared
+DEPRECATED_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct headers { h_t h; }
+struct meta_t { bit<8> m; }
+@deprecated("use g")
+bit<8> f(in bit<8> x) { return x + 1; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.h); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    apply { hdr.h.a = f(hdr.h.b); }
+}
+control EG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), EG(), CC(), DP()) main;
+"""
+
+DEPRECATED_WARNINGS = """dep.p4(13): [--Wwarn=deprecated] warning: f: Using deprecated feature f. use g
+    apply { hdr.h.a = f(hdr.h.b); }
+                      ^
+dep.p4(7)
+bit<8> f(in bit<8> x) { return x + 1; }
+       ^"""
+
+CASES = [("cf1.p4", EARLY_FOLDING_PROGRAM, EARLY_FOLDING_WARNINGS), ("ov1.p4", SHIFTS_PROGRAM, SHIFTS_WARNINGS), ("pk.p4", KEYS_AND_SELECTS_PROGRAM, KEYS_AND_SELECTS_WARNINGS), ("ordr.p4", ORDERING_PROGRAM, ORDERING_WARNINGS), ("info2.p4", REMOVED_PROGRAM, REMOVED_WARNINGS), ("par3.p4", REJECTS_PROGRAM, REJECTS_WARNINGS), ("long.p4", LONG_LINES_PROGRAM, LONG_LINES_WARNINGS), ("dep.p4", DEPRECATED_PROGRAM, DEPRECATED_WARNINGS)]
 
 
 @pytest.mark.parametrize("name,text,expected", CASES, ids=[c[0] for c in CASES])
