@@ -845,3 +845,80 @@ def test_is_valid_guards_and_action_effects_like_p4c(tmp_path: Path):
     r = _run(tmp_path, "guards.p4", GUARDS_PROGRAM)
     assert r.returncode == 0, r.stderr
     assert r.stderr.rstrip("\n") == GUARDS_WARNINGS
+
+
+# a sub-control's apply: p4c's first run takes its out and inout header arguments as
+# valid afterwards and leaves the rest as it was (loc stays invalid); its later run, with
+# the sub-control inlined (the parameters replaced by the arguments, an out header one
+# reset first), sees what the body does: Drop leaves hdr.b invalid, Keep leaves hdr.c
+# invalid, Make makes its out argument valid, Skip leaves hdr.a invalid; hdr.b, whose
+# isValid() was asked before, stays unreported through Maybe
+SUBCONTROL_PROGRAM = """#include <core.p4>
+#include <v1model.p4>
+header tag_t { bit<8> k; bit<8> v; }
+struct headers { tag_t a; tag_t b; tag_t c; }
+struct meta_t { bit<8> m; bit<8> n; }
+parser P(packet_in pkt, out headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.a); transition accept; }
+}
+control VC(inout headers hdr, inout meta_t meta) { apply { } }
+control Drop(inout tag_t t) { apply { t.setInvalid(); } }
+control Keep(inout tag_t t) { apply { } }
+control Make(out tag_t t) { apply { t.setValid(); t.k = 1; t.v = 2; } }
+control Skip(out tag_t t) { apply { } }
+control Maybe(inout tag_t t, in bit<8> x) { apply { if (x == 1) { t.setInvalid(); } } }
+control IG(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    Drop() drop;
+    Keep() keep;
+    Make() make;
+    Skip() skip;
+    Maybe() maybe;
+    apply {
+        tag_t loc;
+        tag_t made;
+        keep.apply(hdr.a);
+        meta.n = meta.n + loc.k;
+        drop.apply(hdr.b);
+        meta.n = meta.n + hdr.b.k;
+        hdr.c.setInvalid();
+        keep.apply(hdr.c);
+        meta.n = meta.n + hdr.c.k;
+        make.apply(made);
+        meta.n = meta.n + made.v;
+        skip.apply(hdr.a);
+        meta.n = meta.n + hdr.a.v;
+        bool seen = hdr.b.isValid();
+        hdr.b.setValid();
+        meta.m = (bit<8>)(bit<1>)seen;
+        bool again = hdr.b.isValid();
+        maybe.apply(hdr.b, meta.m);
+        meta.n = meta.n + hdr.b.v + (bit<8>)(bit<1>)again;
+    }
+}
+control NoEgress(inout headers hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout meta_t meta) { apply { } }
+control DP(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), IG(), NoEgress(), CC(), DP()) main;
+"""
+
+SUBCONTROL_WARNINGS = """subctl.p4(25): [--Wwarn=invalid-header] warning: accessing a field of an invalid header loc
+        meta.n = meta.n + loc.k;
+                          ^^^
+subctl.p4(25): [--Wwarn=uninitialized-use] warning: loc.k may be uninitialized
+        meta.n = meta.n + loc.k;
+                          ^^^^^
+subctl.p4(27): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.b
+        meta.n = meta.n + hdr.b.k;
+                          ^^^^^
+subctl.p4(30): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.c
+        meta.n = meta.n + hdr.c.k;
+                          ^^^^^
+subctl.p4(34): [--Wwarn=invalid-header] warning: accessing a field of an invalid header hdr.a
+        meta.n = meta.n + hdr.a.v;
+                          ^^^^^"""
+
+
+def test_header_validity_through_sub_controls_like_p4c(tmp_path: Path):
+    r = _run(tmp_path, "subctl.p4", SUBCONTROL_PROGRAM)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip("\n") == SUBCONTROL_WARNINGS
