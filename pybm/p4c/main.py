@@ -95,7 +95,7 @@ def compile_to_objects(source: str, include_dirs: list[str] | None = None,
     tc = typecheck(program)
     if warnings is not None:
         from .diagnostics import collect_warnings
-        warnings.extend(collect_warnings(program, tc.globals, tc.type_warnings))
+        warnings.extend(collect_warnings(program, tc.globals, tc.type_warnings, src.expanded))
     builder = ProgramBuilder(tc, source, {})
     bmv2 = builder.build()
     return bmv2, build_p4info(builder)

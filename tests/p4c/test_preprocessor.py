@@ -103,3 +103,21 @@ def test_variadic_macro_needs_its_named_arguments():
     with pytest.raises(CompileError) as e:
         Preprocessor().run_text("#define V(a, b, ...) a\nV(1)\n", "m.p4")
     assert str(e.value) == "m.p4:2:1: error: macro 'V' expects at least 2 arguments, got 1"
+
+
+def test_warning_inside_a_macro_shows_the_expanded_line() -> None:
+    # p4c-bm2-ss 1.2.5.16's output on the same program (tests/p4programs/macro_expansion.p4)
+    import subprocess
+    import sys
+    corpus = Path(__file__).resolve().parents[1] / "p4programs"
+    done = subprocess.run([str(Path(sys.executable).parent / "pybm-p4c"), "-I", ".", "-o", "/dev/null",
+                           "macro_expansion.p4"], capture_output=True, text=True, cwd=corpus)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split("\n")[3:] == [
+        "macro_expansion.p4(25): [--Wwarn=unused] warning: 'unused_a' is unused",
+        "        bit<8> unused_a = 2; bit<8> unused_b = 3;",
+        "               ^^^^^^^^",
+        "macro_expansion.p4(25): [--Wwarn=unused] warning: 'unused_b' is unused",
+        "        bit<8> unused_a = 2; bit<8> unused_b = 3;",
+        "                                    ^^^^^^^^",
+        ""]
