@@ -112,7 +112,7 @@ class NicDriver:
         self._setup_entries: dict[bytes, p4runtime_pb2.Entity] = {}
         self._mcast_groups: dict[int, list[tuple[int, int]]] = {}
         self._clone_sessions: set[int] = set()
-        self._digests_enabled: set[int] = set()
+        self._digests_enabled: dict[int, int] = {}   # digest id -> its max_timeout_ns
         self._clear_hooks: list[Callable[[], None]] = []
         self._sa_generations: dict[int, int] = {}   # key index -> SA generation last used
         self._key_loader: Any = None
@@ -273,7 +273,7 @@ class NicDriver:
         digest_id = self._schema().digest(name).preamble.id
         self._write_upsert(digest_entity(digest_id, max_timeout_ns, max_list_size,
                                          ack_timeout_ns), f"digest {name}")
-        self._digests_enabled.add(digest_id)
+        self._digests_enabled[digest_id] = max_timeout_ns
 
     def _ports(self) -> PortMap:
         if self.ports is None:
@@ -710,7 +710,8 @@ class NicDriver:
     # ---- teardown -------------------------------------------------------------------------------------------
     def clear_all(self, keep_setup: bool = False) -> None:
         """Remove every entry this driver added (newest first); with keep_setup
-        the port roles, MAC filter, protocols, PRE and digests stay."""
+        the port roles, MAC filter, protocols, PRE and digests stay. A digest
+        batched by time (the PSH digest) always stays configured: see below."""
         errors = []
         with self._lock:
             for hook in self._clear_hooks:
@@ -731,8 +732,13 @@ class NicDriver:
                             for g in self._mcast_groups]
                 deletes += [P4RuntimeClient.update("DELETE", clone_entity(s, 0))
                             for s in self._clone_sessions]
+                # A digest batched by time stays configured (the next setup modifies it):
+                # simple_switch_grpc's digest manager (PI) leaves a dangling pointer to
+                # the batching task when such a digest is deleted, and configuring the
+                # digest again writes through it (heap corruption, the switch aborts).
                 deletes += [P4RuntimeClient.update("DELETE", digest_entity(d, max_list_size=0))
-                            for d in self._digests_enabled]
+                            for d, max_timeout_ns in self._digests_enabled.items()
+                            if max_timeout_ns == 0]
                 for u in deletes:
                     try:
                         self.client.write([u], "clear setup")
