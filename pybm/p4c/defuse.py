@@ -32,6 +32,7 @@ A forward 'may be uninitialized' analysis over each parser and control, field by
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from . import ast
@@ -436,25 +437,9 @@ class UninitChecker:
 
     def parser(self, d: ast.ParserDecl) -> None:
         self._enter_block(d)
-        states = {s.name: s for s in d.states}
-        entry: dict[str, set[Key]] = {"start": set(self.cur)}
         # to a fixed point, quietly; then once more over every reached state, with warnings
         self.quiet = True
-        work = ["start"]
-        while work:
-            name = work.pop(0)
-            out = self.state(states[name], entry[name])
-            if out is None:
-                continue
-            for nxt in _successors(states[name]):
-                if nxt not in states:
-                    continue
-                old = entry.get(nxt)
-                new = out if old is None else (old | out)
-                if old is None or new != old:
-                    entry[nxt] = new
-                    if nxt not in work:
-                        work.append(nxt)
+        entry = parser_fixed_point(d, set(self.cur), self.state, lambda a, b: a | b)
         self.quiet = False
         for s in d.states:
             if s.name in entry:
@@ -468,6 +453,30 @@ class UninitChecker:
             for e in s.transition.exprs:
                 self.read(e)
         return self.cur
+
+
+def parser_fixed_point(d: ast.ParserDecl, start: Any, step: Callable[[ast.ParserState, Any], Any],
+                       merge: Callable[[Any, Any], Any]) -> dict[str, Any]:
+    """A parser's states walked from 'start' until nothing changes: -> the state the
+    analysis has at the entry of every reached state. step(state, at_entry) gives the
+    analysis at its end (None: the end is not reached); merge joins two paths."""
+    states = {s.name: s for s in d.states}
+    entry: dict[str, Any] = {"start": start}
+    work = ["start"]
+    while work:
+        name = work.pop(0)
+        out = step(states[name], entry[name])
+        if out is None:
+            continue
+        for nxt in _successors(states[name]):
+            if nxt not in states:
+                continue
+            new = out if nxt not in entry else merge(entry[nxt], out)
+            if nxt not in entry or new != entry[nxt]:
+                entry[nxt] = new
+                if nxt not in work:
+                    work.append(nxt)
+    return entry
 
 
 def _successors(s: ast.ParserState) -> list[str]:

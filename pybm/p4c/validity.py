@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ast
 from .ast_text import expr_text
-from .defuse import removed_declarations, side_effect_free, walk_nodes
+from .defuse import parser_fixed_point, removed_declarations, side_effect_free, walk_nodes
 from .errors import SourceLoc
 from .types import StackT, StructT, strip_newtype
 
@@ -252,27 +252,9 @@ class ValidityChecker:
                 for name in _headers(getattr(p, "ptype", None), p.name):
                     init[name] = INVALID
         init = self._locals(d.locals, init)
-        states = {st.name: st for st in d.states}
-        entry: dict[str, dict] = {"start": init}
         real, self.diag = self.diag, WarningRecorder([])
         try:
-            work = ["start"]
-            while work:
-                name = work.pop(0)
-                out = self.state(states[name], entry[name])
-                if out is None:
-                    continue
-                tr = states[name].transition
-                succ = [tr] if isinstance(tr, str) else [c.state for c in tr.cases] \
-                    if isinstance(tr, ast.SelectExpr) else []
-                for nxt in succ:
-                    if nxt not in states:
-                        continue
-                    new = out if nxt not in entry else _merge(entry[nxt], out)
-                    if nxt not in entry or new != entry[nxt]:
-                        entry[nxt] = new
-                        if nxt not in work:
-                            work.append(nxt)
+            entry = parser_fixed_point(d, init, self.state, _merge)
         finally:
             self.diag = real
         for st in d.states:
