@@ -29,7 +29,6 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_OUTGOING = 4
-INGRESS_BUFFER = 1024   # frames read from the interfaces, waiting for the pipeline
 PACKET_AUXDATA = 8
 SO_RCVBUFFORCE = 33
 SO_TIMESTAMPNS = 35        # SO_TIMESTAMPNS_OLD; its control message is SCM_TIMESTAMPNS
@@ -133,15 +132,16 @@ class InterfacePort(Port):
         pass  # the manager's receive thread reads every interface port (read_one)
 
     def read_one(self) -> tuple[bytes, int | None] | None:
-        """The next received frame and its kernel receive time; None when there is none
-        ready or it was our own transmission."""
-        try:
-            data, ancdata, _flags, addr = self.sock.recvmsg(MAX_FRAME, socket.CMSG_SPACE(128),
-                                                            socket.MSG_DONTWAIT)
-        except OSError:       # nothing ready (EAGAIN), or the port is going away
-            return None
-        if addr[2] == PACKET_OUTGOING:  # our own transmissions
-            return None
+        """The next received frame and its kernel receive time (our own transmissions
+        skipped); None when there is none ready."""
+        while True:
+            try:
+                data, ancdata, _flags, addr = self.sock.recvmsg(MAX_FRAME, socket.CMSG_SPACE(128),
+                                                                socket.MSG_DONTWAIT)
+            except OSError:       # nothing ready (EAGAIN), or the port is going away
+                return None
+            if addr[2] != PACKET_OUTGOING:
+                break
         arrival = arrival_monotonic_ns(ancdata)
         data = restore_vlan_tag(data, ancdata)
         self.rx += 1
@@ -230,12 +230,6 @@ class PortManager:
         self.packet_in: Callable[[bytes], None] | None = None
         self.tx_no_port = 0
         self.pcap_dir: str | None = None
-        # frames of every interface port, in the order they were read: one pipeline
-        # thread takes them (simple_switch's receive threads feed one ingress buffer the
-        # same way). Ports taking turns at the switch's lock instead starved each other:
-        # a port with a backlog got the lock again and again while another one waited.
-        self._ingress: queue.Queue[tuple[int, bytes, int | None] | None] = queue.Queue(INGRESS_BUFFER)
-        self._pipeline: threading.Thread | None = None
         self._receiver: threading.Thread | None = None
         self._closing = False
         switch.transmit = self.transmit
@@ -256,47 +250,46 @@ class PortManager:
         for p in self.ports.values():
             p.start(self._deliver)
         if interfaces:
-            self._pipeline = threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True)
-            self._pipeline.start()
             self._receiver = threading.Thread(target=self._receive_loop, args=(interfaces,),
                                               name="receive", daemon=True)
             self._receiver.start()
 
     def _receive_loop(self, interfaces: list[InterfacePort]) -> None:
-        """One thread reads every interface: each round one frame from each port that has
-        one (BMv2's port manager does the same), so a port with a backlog cannot keep
-        the others waiting; frames go to the pipeline in the order read."""
+        """One thread reads every interface and runs the pipeline: round after round one
+        frame from each port that has one, as BMv2's port manager reads them, so a port
+        with a backlog cannot keep another waiting (ports each in their own thread, taking
+        turns at the switch's lock, did: the one with the backlog got it again and again);
+        when no port has a frame left, wait for one. Frames wait in the sockets' buffers
+        meanwhile (the kernel drops beyond them, as for simple_switch)."""
         by_fd = {p.sock.fileno(): p for p in interfaces}
         poller = select.poll()
         for fd in by_fd:
             poller.register(fd, select.POLLIN)
-        put = self._ingress.put
+        receive = self.switch.receive
         while not self._closing:
             try:
-                ready = poller.poll(100)
+                ready = [by_fd[fd] for fd, _ev in poller.poll(100)]
             except OSError:
                 return
-            for fd, _ev in ready:
-                port = by_fd[fd]
-                got = port.read_one()
-                if got is not None:
-                    # blocks while the buffer is full: the port's socket buffer holds the
-                    # rest, and the kernel drops beyond it, as for simple_switch
-                    put((port.number, got[0], got[1]))
+            rounds = 0
+            while ready and not self._closing:
+                still = []
+                for port in ready:
+                    got = port.read_one()
+                    if got is None:
+                        continue
+                    still.append(port)
+                    try:
+                        receive(port.number, got[0], got[1])
+                    except Exception:  # never let one frame stop the switch
+                        log.exception("frame of %d bytes from port %d", len(got[0]), port.number)
+                ready = still
+                rounds += 1
+                if ready and rounds % 8 == 0:   # a port that has a frame since joins in
+                    ready += [p for p in (by_fd[fd] for fd, _ev in poller.poll(0)) if p not in ready]
 
     def _deliver(self, port: int, data: bytes, arrival_ns: int | None = None) -> None:
         self.switch.receive(port, data, arrival_ns)
-
-    def _pipeline_loop(self) -> None:
-        receive = self.switch.receive
-        while True:
-            item = self._ingress.get()
-            if item is None:
-                return
-            try:
-                receive(*item)
-            except Exception:          # never let one frame stop the switch
-                log.exception("frame of %d bytes from port %d", len(item[1]), item[0])
 
     def transmit(self, port: int, data: bytes) -> None:
         if port == self.cpu_port and self.cpu_port is not None:
@@ -343,12 +336,3 @@ class PortManager:
             self._receiver = None
         for p in self.ports.values():
             p.close()
-        if self._pipeline is not None:
-            while True:                # drop what is still queued, then stop the thread
-                try:
-                    self._ingress.get_nowait()
-                except queue.Empty:
-                    break
-            self._ingress.put(None)
-            self._pipeline.join(timeout=5)
-            self._pipeline = None
