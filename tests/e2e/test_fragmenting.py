@@ -222,25 +222,31 @@ print(json.dumps(out))
 """
 
 
+def udp_echo_exchange(snd, rcv, client: list[str], count: int) -> list[dict]:
+    """UDP_ECHO_SERVER on ``rcv`` answering ``count`` datagrams, the client script
+    (``client``: the script and its arguments) on ``snd``: -> the client's JSON results."""
+    server = rcv.popen([sys.executable, "-c", UDP_ECHO_SERVER, str(count)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready", server.stderr.read()
+        proc = snd.popen([sys.executable, "-c", *client],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = proc.communicate(timeout=WAIT + 5 * count)
+        assert proc.returncode == 0, err
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return json.loads(out)
+
+
 def test_fragmented_udp_passes_the_nic_and_is_echoed(frag_net) -> None:
     """UDP datagrams of 1200..3000 bytes, fragmented by the router for its 576-byte link,
     reach a UDP echo server on the receiver through the NIC and come back whole."""
     net, daemon, _workdir = frag_net
     snd, rcv = net.get("snd"), net.get("rcv")
     before = daemon.json("counters")["drops"]
-    server = rcv.popen([sys.executable, "-c", UDP_ECHO_SERVER, str(len(SIZES))],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready", server.stderr.read()
-        client = snd.popen([sys.executable, "-c", UDP_CLIENT, ",".join(map(str, SIZES))],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = client.communicate(timeout=WAIT + 5 * len(SIZES))
-        assert client.returncode == 0, err
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-    results = json.loads(out)
+    results = udp_echo_exchange(snd, rcv, [UDP_CLIENT, ",".join(map(str, SIZES))], len(SIZES))
     assert [(r["size"], r["answered"], r["equal"]) for r in results] == [
         (s, True, True) for s in SIZES], results
     assert daemon.json("counters")["drops"] == before
@@ -258,7 +264,6 @@ def test_the_nic_reassembles_when_told_to(frag_net) -> None:
     tshark = rcv.popen(["tshark", "-n", "-l", "-P", "-i", "p4nic2", "-f", "ip src host 10.0.1.2",
                         "-w", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                        stdin=subprocess.DEVNULL, text=True)
-    server = None
     try:
         enabled = daemon.json("reasm", "enable", "icmp,udp")["policies"]
         assert sorted(p["protocol"] for p in enabled) == ["icmp", "udp"]
@@ -272,23 +277,15 @@ def test_the_nic_reassembles_when_told_to(frag_net) -> None:
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = echo.communicate(timeout=WAIT + 5 * len(SIZES))
         assert echo.returncode == 0, err
-        server = rcv.popen([sys.executable, "-c", UDP_ECHO_SERVER, str(len(SIZES))],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert server.stdout.readline().strip() == "ready", server.stderr.read()
-        client = snd.popen([sys.executable, "-c", UDP_CLIENT, ",".join(map(str, SIZES))],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        udp_out, err = client.communicate(timeout=WAIT + 5 * len(SIZES))
-        assert client.returncode == 0, err
+        udp_results = udp_echo_exchange(snd, rcv, [UDP_CLIENT, ",".join(map(str, SIZES))],
+                                        len(SIZES))
         time.sleep(1.0)
     finally:
-        if server is not None and server.poll() is None:
-            server.kill()
-            server.wait()
         if tshark.poll() is None:
             os.kill(tshark.pid, signal.SIGINT)
             tshark.wait(20)
         daemon.json("reasm", "disable")
-    for results in (json.loads(out), json.loads(udp_out)):
+    for results in (json.loads(out), udp_results):
         assert [(r["size"], r["answered"], r["equal"]) for r in results] == [
             (s, True, True) for s in SIZES], results
 

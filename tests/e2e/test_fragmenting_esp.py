@@ -20,19 +20,16 @@ and decrypted once, nothing dropped.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from .conftest import TARGET, Build, need_mininet
-from .test_fragmenting import UDP_ECHO_SERVER
+from .test_fragmenting import udp_echo_exchange
 
 SIZES = (1200, 1472, 2000, 2500, 3000)    # UDP payload bytes
 MTU = 576
@@ -105,20 +102,8 @@ def test_router_fragmented_esp_is_reassembled_decrypted_and_answered(esp_net) ->
     reasm_before = {k: v[0] for k, v in daemon.json("reasm", "counters")["events"].items()}
     counters = daemon.json("counters")
     drops_before = counters["drops"]
-    server = rcv.popen([sys.executable, "-c", UDP_ECHO_SERVER, str(len(SIZES))],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready", server.stderr.read()
-        sender = snd.popen([sys.executable, "-c", ESP_SENDER, KEY.hex(), SALT.hex(), str(SPI),
-                            ",".join(map(str, SIZES))],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = sender.communicate(timeout=WAIT + 5 * len(SIZES))
-        assert sender.returncode == 0, err
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-    results = json.loads(out)
+    results = udp_echo_exchange(snd, rcv, [ESP_SENDER, KEY.hex(), SALT.hex(), str(SPI),
+                                           ",".join(map(str, SIZES))], len(SIZES))
     assert [(r["size"], r["answered"], r["equal"]) for r in results] == [
         (s, True, True) for s in SIZES], (results, daemon.json("reasm", "counters"))
 
