@@ -261,6 +261,20 @@ class ValidityChecker:
             if st.name in entry:
                 self.state(st, entry[st.name])
 
+    def _condition(self, e: Any, state: dict) -> tuple[dict, Any] | None:
+        """An if's condition or a switch's expression evaluated: a table applied in it
+        (t.apply().hit, t.apply().action_run) runs its actions first. -> (the state
+        after it, the isValid-guarded headers before it), None when unreachable."""
+        ap = _table_apply_in(e)
+        if ap is not None:
+            state = self.call(ap, state)
+            if state is None:
+                return None
+        before = state.get(NOT_REPORTED)
+        state = dict(state)
+        self.expr(e, state)
+        return state, before
+
     def state(self, s: ast.ParserState, state: dict | None) -> dict | None:
         state = dict(state) if state is not None else None
         state = self.stmts(s.stmts, state)
@@ -317,27 +331,19 @@ class ValidityChecker:
         if isinstance(st, ast.CallStmt):
             return self.call(st.call, state)
         if isinstance(st, ast.IfStmt):
-            ap = _table_apply_in(st.cond)
-            if ap is not None:  # t.apply().hit: the table's actions run first
-                state = self.call(ap, state)
-                if state is None:
-                    return None
-            before = state.get(NOT_REPORTED)
-            state = dict(state)
-            self.expr(st.cond, state)
+            entered = self._condition(st.cond, state)
+            if entered is None:
+                return None
+            state, before = entered
             a = self.stmt(st.then, dict(state))
             self._branching(a)
             b = self.stmt(st.other, dict(state)) if st.other is not None else state
             return _with_reported(_merge(a, b), before)
         if isinstance(st, ast.SwitchStmt):
-            ap = _table_apply_in(st.expr)
-            if ap is not None:  # switch (t.apply().action_run): the table's actions run first
-                state = self.call(ap, state)
-                if state is None:
-                    return None
-            before = state.get(NOT_REPORTED)
-            state = dict(state)
-            self.expr(st.expr, state)
+            entered = self._condition(st.expr, state)
+            if entered is None:
+                return None
+            state, before = entered
             self._branching(state)
             out, pending, has_default = None, False, False
             for c in st.cases:
